@@ -1,0 +1,56 @@
+# zenml-mlops-kit: the targets the README, CI and hooks call.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+# uv from PATH, else a private copy bootstrapped with pip.
+UV ?= $(shell command -v uv 2>/dev/null)
+ifeq ($(strip $(UV)),)
+UV := $(CURDIR)/.tools/bin/uv
+endif
+DEMO_DIR ?= demo-project
+KIT_REQUIREMENT = zenml-mlops-kit[gx,mlflow,onnx] @ file://$(CURDIR)
+
+export ZENML_ANALYTICS_OPT_IN ?= false
+export DO_NOT_TRACK ?= true
+export GX_ANALYTICS_ENABLED ?= false
+export UV_PYTHON ?= 3.11
+
+.PHONY: setup demo test test-fast lint format typecheck bench-demo clean
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/pip install --quiet "uv>=0.5,<1"
+
+setup: $(if $(findstring .tools,$(UV)),$(UV)) ## Create .venv from uv.lock with every extra
+	$(UV) sync --locked --all-extras
+
+demo: setup ## Scaffold $(DEMO_DIR) with default answers and run its training pipeline
+	$(UV) run copier copy --defaults --overwrite --vcs-ref HEAD \
+		--data 'kit_requirement=$(KIT_REQUIREMENT)' "$(CURDIR)" "$(DEMO_DIR)"
+	$(MAKE) -C "$(DEMO_DIR)" train UV="$(UV)"
+	@echo
+	@echo "Project:    $(abspath $(DEMO_DIR))"
+	@echo "Runs:       cd $(DEMO_DIR) && make stack >/dev/null && uv run zenml pipeline runs list"
+	@echo "ZenML/MLflow data: $(abspath $(DEMO_DIR))/.zenml"
+
+test: setup ## The whole suite: unit, integration, template and end-to-end tests
+	$(UV) run pytest
+
+test-fast: setup ## Unit tests only
+	$(UV) run pytest -m unit
+
+lint: setup ## ruff, mypy and import-linter contracts
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy
+	$(UV) run lint-imports
+
+format: setup
+	$(UV) run ruff check --fix .
+	$(UV) run ruff format .
+
+bench-demo: setup ## Time the demo's pipeline run and its cached rerun
+	$(UV) run python benchmarks/demo.py
+
+clean:
+	rm -rf "$(DEMO_DIR)" .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""ZenML pipelines of the generated project."""

@@ -1,0 +1,64 @@
+"""Training: data → quality gate → train → evaluate → ONNX parity → registry → champion gate."""
+
+from __future__ import annotations
+
+from zenml import pipeline
+
+from steps.data import load_data, split_data
+from steps.data_quality import data_quality_gate
+from steps.onnx_export import ParityTolerance, export_onnx
+from steps.registry import QualityGate, quality_gate, register_model
+from steps.training import evaluate_model, train_model
+from zenml_integrations.great_expectations.suite import DataQualitySuite
+from zenml_integrations.training.dataset import DatasetSchema, DataSource
+from zenml_integrations.training.models import ModelSpec
+
+
+@pipeline
+def training_pipeline(
+    source: DataSource,
+    schema: DatasetSchema,
+    model: ModelSpec,
+    model_name: str,
+    data_quality: DataQualitySuite | None = None,
+    test_fraction: float = 0.2,
+    parity: ParityTolerance = ParityTolerance(),
+    gate: QualityGate = QualityGate(),
+) -> None:
+    """Train a model and promote it only through every gate.
+
+    The run stops, and nothing is registered, when the data fails its suite or
+    the ONNX model does not reproduce scikit-learn. ``champion`` moves only
+    when the quality gate finds the new version better.
+    """
+    raw_data = load_data(source=source, schema=schema)
+    after = []
+    if data_quality is not None:
+        after.append(data_quality_gate(raw_data=raw_data, suite=data_quality))
+    train_data, test_data, feature_columns, data_lineage = split_data(
+        raw_data=raw_data, schema=schema, test_fraction=test_fraction, after=after
+    )
+    sklearn_model = train_model(
+        train_data=train_data, feature_columns=feature_columns, schema=schema, model=model
+    )
+    metrics = evaluate_model(
+        sklearn_model=sklearn_model,
+        test_data=test_data,
+        feature_columns=feature_columns,
+        schema=schema,
+    )
+    onnx_model, onnx_parity = export_onnx(
+        sklearn_model=sklearn_model,
+        test_data=test_data,
+        feature_columns=feature_columns,
+        schema=schema,
+        tolerance=parity,
+    )
+    registered_version = register_model(
+        onnx_model=onnx_model,
+        metrics=metrics,
+        data_lineage=data_lineage,
+        onnx_parity=onnx_parity,
+        model_name=model_name,
+    )
+    quality_gate(registered_version=registered_version, model_name=model_name, gate=gate)

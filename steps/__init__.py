@@ -1,0 +1,1 @@
+"""ZenML steps of the generated project: thin wiring over ``zenml_integrations``."""

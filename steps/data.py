@@ -1,0 +1,47 @@
+"""Load, check and split the training table."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pandas as pd
+from zenml import step
+
+from zenml_integrations.lineage import frame_sha256
+from zenml_integrations.training.dataset import (
+    DatasetSchema,
+    DataSource,
+    check_table,
+    load_table,
+    split_by_time,
+)
+
+
+@step
+def load_data(source: DataSource, schema: DatasetSchema) -> Annotated[pd.DataFrame, "raw_data"]:
+    """Read the configured table and refuse it if a required column is missing."""
+    frame = load_table(source, schema.problem_type)
+    check_table(frame, schema)
+    return frame
+
+
+@step
+def split_data(
+    raw_data: pd.DataFrame, schema: DatasetSchema, test_fraction: float = 0.2
+) -> tuple[
+    Annotated[pd.DataFrame, "train_data"],
+    Annotated[pd.DataFrame, "test_data"],
+    Annotated[list[str], "feature_columns"],
+    Annotated[dict[str, str], "data_lineage"],
+]:
+    """Hold out the newest rows and record content hashes of every frame."""
+    features = check_table(raw_data, schema)
+    train, test = split_by_time(raw_data, schema, test_fraction)
+    lineage = {
+        "data_sha256.raw": frame_sha256(raw_data),
+        "data_sha256.train": frame_sha256(train),
+        "data_sha256.test": frame_sha256(test),
+        "data_rows.train": str(len(train)),
+        "data_rows.test": str(len(test)),
+    }
+    return train, test, features, lineage

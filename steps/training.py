@@ -1,0 +1,51 @@
+"""Train and evaluate the configured scikit-learn model, tracked in MLflow."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import mlflow
+import pandas as pd
+from sklearn.pipeline import Pipeline
+from zenml import log_metadata, step
+
+from zenml_integrations.training.dataset import DatasetSchema
+from zenml_integrations.training.metrics import evaluate
+from zenml_integrations.training.models import ModelSpec, build_estimator, estimator_name
+
+
+@step(experiment_tracker=True)
+def train_model(
+    train_data: pd.DataFrame,
+    feature_columns: list[str],
+    schema: DatasetSchema,
+    model: ModelSpec,
+) -> Annotated[Pipeline, "sklearn_model"]:
+    """Fit the model family the configuration names."""
+    estimator = build_estimator(model, schema.problem_type)
+    mlflow.log_params(
+        {
+            "estimator": estimator_name(model, schema.problem_type),
+            "family": model.family,
+            "n_features": len(feature_columns),
+            "n_train_rows": len(train_data),
+            **{f"model.{key}": value for key, value in estimator.steps[-1][1].get_params().items()},
+        }
+    )
+    return estimator.fit(train_data[feature_columns], train_data[schema.target_column])
+
+
+@step(experiment_tracker=True)
+def evaluate_model(
+    sklearn_model: Pipeline,
+    test_data: pd.DataFrame,
+    feature_columns: list[str],
+    schema: DatasetSchema,
+) -> Annotated[dict[str, float], "metrics"]:
+    """Score the model on the held-out, most recent rows."""
+    metrics = evaluate(
+        sklearn_model, test_data[feature_columns], test_data[schema.target_column], schema.problem_type
+    )
+    mlflow.log_metrics(metrics)
+    log_metadata({"metrics": metrics})
+    return metrics

@@ -1,0 +1,73 @@
+"""Run this project's pipelines on the active ZenML stack.
+
+    python run.py train --env local            # configs/training.yaml + configs/local.yaml
+    python run.py train --env staging --no-cache
+    python run.py train --sample-rows 2000     # a quick smoke run
+
+The same command runs on any stack; only `zenml stack set` (or
+`make stack STACK=...`) changes where the steps execute.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from zenml_integrations.run_config import deep_merge, load_layers, write_run_config
+
+CONFIGS = Path(__file__).parent / "configs"
+ENVIRONMENTS = ("local", "staging", "production")
+
+
+@click.group()
+def cli() -> None:
+    """Project pipelines."""
+
+
+@cli.command()
+@click.option("--env", "environment", type=click.Choice(ENVIRONMENTS), default="local", show_default=True)
+@click.option("--no-cache", is_flag=True, help="Re-run every step even if its inputs are unchanged.")
+@click.option("--sample-rows", type=click.IntRange(min=100), help="Train on a sample of this size.")
+def train(environment: str, no_cache: bool, sample_rows: int | None) -> None:
+    """Train, gate and register a model; promote it only if it beats the champion."""
+    from pipelines.training import training_pipeline
+
+    config = load_layers(CONFIGS / "training.yaml", CONFIGS / f"{environment}.yaml")
+    if sample_rows is not None:
+        config = deep_merge(config, {"parameters": {"source": {"sample_rows": sample_rows}}})
+    if no_cache:
+        config["enable_cache"] = False
+    run = training_pipeline.with_options(config_path=str(write_run_config(config)))()
+    click.echo(describe(run))
+    if run.status.value != "completed":
+        raise SystemExit(1)
+
+
+def describe(run: Any) -> str:
+    """What a user wants to know after a training run, and where to find it."""
+    lines = [f"run {run.name}: {run.status.value}"]
+    steps = run.steps
+    if "export_onnx" in steps:
+        parity = steps["export_onnx"].outputs["onnx_parity"][0].load()
+        lines.append(
+            f"onnx parity: max |sklearn - onnx| = {float(parity['max_abs_diff']):.2e} "
+            f"on {parity['rows']} held-out rows (passed: {parity['passed']})"
+        )
+    if "register_model" in steps:
+        version = steps["register_model"].output.load()
+        lines.append(
+            f"registered: {version['name']} v{version['version']} (semver {version['semver']}, "
+            f"{'new' if version['newly_registered'] else 'identical model already registered'})"
+        )
+        lines.append(f"onnx file: {version['artifact_location']}/model.onnx")
+    if "quality_gate" in steps:
+        decision = steps["quality_gate"].output.load()
+        lines.append(f"quality gate: {decision['reason']}")
+        lines.append(f"champion: v{decision['champion_after']}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,1 @@
+"""MLflow model registry helpers: semantic versions, aliases and the quality gate."""

@@ -1,0 +1,248 @@
+"""Register ONNX models in the MLflow registry and guard the ``champion`` alias.
+
+Every registered version carries its lineage as tags (ZenML run, data hashes,
+ONNX checksum, input signature) and a semantic version: the major number
+moves when the input signature changes (clients must change), the minor
+number otherwise. ``challenger`` always names the newest version;
+``champion`` moves only when the quality gate says the challenger is better.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from zenml_integrations.training.metrics import HIGHER_IS_BETTER
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+SEMVER_TAG = "semver"
+SIGNATURE_TAG = "input_signature"
+ONNX_SHA256_TAG = "onnx_sha256"
+METRIC_TAG_PREFIX = "metric."
+
+
+class RegistryError(Exception):
+    """The registry refused an operation or holds something unexpected."""
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    """A model version as the pipeline registered it."""
+
+    name: str
+    version: str
+    semver: str
+    run_id: str
+    onnx_sha256: str
+    artifact_location: str
+    newly_registered: bool
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    """The quality gate's verdict and the numbers behind it."""
+
+    promoted: bool
+    reason: str
+    metric: str
+    challenger_value: float
+    champion_version: str | None
+    champion_value: float | None
+    champion_after: str
+
+
+def next_semver(previous: ModelVersion | None, signature: dict[str, Any]) -> str:
+    """The semantic version the next registration gets."""
+    if previous is None or SEMVER_TAG not in previous.tags:
+        return "1.0.0"
+    major, minor, _patch = (int(part) for part in previous.tags[SEMVER_TAG].split("."))
+    if previous.tags.get(SIGNATURE_TAG) != _signature_text(signature):
+        return f"{major + 1}.0.0"
+    return f"{major}.{minor + 1}.0"
+
+
+def register_onnx_model(
+    client: MlflowClient,
+    *,
+    model_name: str,
+    onnx_bytes: bytes,
+    signature: dict[str, Any],
+    metrics: dict[str, float],
+    lineage: dict[str, str],
+) -> RegisteredVersion:
+    """Log the ONNX model to the active MLflow run, register it, point ``challenger`` at it.
+
+    Registering the same ONNX bytes twice (a cached or repeated run) returns
+    the existing version instead of adding a duplicate.
+
+    Raises:
+        RegistryError: when no MLflow run is active (the step has no experiment tracker).
+    """
+    import mlflow
+    import onnx
+    from mlflow.exceptions import MlflowException
+
+    from zenml_integrations.lineage import bytes_sha256
+
+    try:
+        client.get_registered_model(model_name)
+    except MlflowException:
+        client.create_registered_model(
+            model_name, description="ONNX models registered by the training pipeline."
+        )
+    run = mlflow.active_run()
+    if run is None:
+        raise RegistryError(
+            "no active MLflow run: give the registering step an experiment tracker "
+            "(experiment_tracker=True) or start a run first"
+        )
+    onnx_sha256 = bytes_sha256(onnx_bytes)
+    existing = client.search_model_versions(
+        f"name = '{_quoted(model_name)}' and tags.{ONNX_SHA256_TAG} = '{onnx_sha256}'"
+    )
+    if existing:
+        same = min(existing, key=lambda version: int(version.version))
+        client.set_registered_model_alias(model_name, CHALLENGER, same.version)
+        return _registered(client, same, newly_registered=False)
+    previous = latest_version(client, model_name)
+    semver = next_semver(previous, signature)
+    model_info = mlflow.onnx.log_model(
+        onnx.load_from_string(onnx_bytes),
+        name="onnx_model",
+        save_as_external_data=False,
+        pip_requirements=[f"onnx=={onnx.__version__}", f"onnxruntime=={_onnxruntime_version()}"],
+    )
+    tags = {
+        SEMVER_TAG: semver,
+        SIGNATURE_TAG: _signature_text(signature),
+        ONNX_SHA256_TAG: onnx_sha256,
+        **{f"{METRIC_TAG_PREFIX}{name}": repr(value) for name, value in metrics.items()},
+        **lineage,
+    }
+    version = client.create_model_version(
+        name=model_name,
+        source=model_info.model_uri,
+        run_id=run.info.run_id,
+        tags=tags,
+        description=f"semver {semver}",
+    )
+    client.set_registered_model_alias(model_name, CHALLENGER, version.version)
+    return _registered(client, version, newly_registered=True)
+
+
+def _registered(client: MlflowClient, version: ModelVersion, newly_registered: bool) -> RegisteredVersion:
+    # Versions created from a ``models:/<model_id>`` source carry the id only there.
+    model_id = version.model_id or (version.source or "").removeprefix("models:/")
+    location = client.get_logged_model(model_id).artifact_location
+    return RegisteredVersion(
+        name=version.name,
+        version=str(version.version),
+        semver=version.tags.get(SEMVER_TAG, ""),
+        run_id=version.run_id or "",
+        onnx_sha256=version.tags.get(ONNX_SHA256_TAG, ""),
+        artifact_location=location,
+        newly_registered=newly_registered,
+    )
+
+
+def _onnxruntime_version() -> str:
+    import onnxruntime
+
+    return str(onnxruntime.__version__)
+
+
+def latest_version(client: MlflowClient, model_name: str) -> ModelVersion | None:
+    """The highest-numbered version of a registered model, if any."""
+    versions = client.search_model_versions(f"name = '{_quoted(model_name)}'")
+    return max(versions, key=lambda version: int(version.version), default=None)
+
+
+def version_by_alias(client: MlflowClient, model_name: str, alias: str) -> ModelVersion | None:
+    """The version an alias points at, or None when the alias is not set."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(model_name, alias)
+    except MlflowException:
+        return None
+
+
+def promote_if_better(
+    client: MlflowClient,
+    *,
+    model_name: str,
+    challenger_version: str,
+    metric: str,
+    min_improvement: float,
+) -> PromotionDecision:
+    """Move ``champion`` to the challenger only when it beats the champion.
+
+    The challenger wins when its metric improves on the champion's by more
+    than ``min_improvement`` in the metric's better direction. The verdict is
+    written on the challenger as tags, so the registry says why.
+
+    Raises:
+        RegistryError: when either version lacks the metric being compared.
+    """
+    if metric not in HIGHER_IS_BETTER:
+        raise RegistryError(f"unknown gate metric {metric!r}; choose one of {sorted(HIGHER_IS_BETTER)}")
+    challenger = client.get_model_version(model_name, challenger_version)
+    challenger_value = _metric_of(challenger, metric)
+    champion = version_by_alias(client, model_name, CHAMPION)
+    if champion is None:
+        promoted, champion_value = True, None
+        reason = f"no champion yet: version {challenger_version} becomes champion"
+    elif champion.version == challenger.version:
+        promoted, champion_value = False, challenger_value
+        reason = f"version {challenger_version} already is the champion"
+    else:
+        champion_value = _metric_of(champion, metric)
+        gain = challenger_value - champion_value
+        if not HIGHER_IS_BETTER[metric]:
+            gain = -gain
+        promoted = gain > min_improvement
+        comparison = (
+            f"{metric} {challenger_value:.5f} (challenger v{challenger_version}) vs "
+            f"{champion_value:.5f} (champion v{champion.version}), gain {gain:+.5f}, "
+            f"required > {min_improvement:+.5f}"
+        )
+        reason = ("promoted: " if promoted else "champion kept: ") + comparison
+    if promoted:
+        client.set_registered_model_alias(model_name, CHAMPION, challenger_version)
+    client.set_model_version_tag(
+        model_name, challenger_version, "quality_gate", "promoted" if promoted else "rejected"
+    )
+    client.set_model_version_tag(model_name, challenger_version, "quality_gate_reason", reason)
+    return PromotionDecision(
+        promoted=promoted,
+        reason=reason,
+        metric=metric,
+        challenger_value=challenger_value,
+        champion_version=None if champion is None else str(champion.version),
+        champion_value=champion_value,
+        champion_after=challenger_version if promoted else str(champion.version),  # type: ignore[union-attr]
+    )
+
+
+def _metric_of(version: ModelVersion, metric: str) -> float:
+    tag = f"{METRIC_TAG_PREFIX}{metric}"
+    if tag not in version.tags:
+        raise RegistryError(
+            f"model version {version.name} v{version.version} has no {tag!r} tag; "
+            "it was not registered by this pipeline or used another metric set"
+        )
+    return float(version.tags[tag])
+
+
+def _signature_text(signature: dict[str, Any]) -> str:
+    return json.dumps(signature, sort_keys=True, separators=(",", ":"))
+
+
+def _quoted(name: str) -> str:
+    return name.replace("'", "\\'")

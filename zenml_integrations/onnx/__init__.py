@@ -1,0 +1,1 @@
+"""ONNX conversion, the parity gate, and (later) serving for scikit-learn models."""

@@ -1,0 +1,179 @@
+"""Convert a fitted scikit-learn pipeline to ONNX and prove the two agree.
+
+Conversion pins the opsets and disables ZipMap so classifiers return a plain
+probability tensor (ZipMap outputs break Triton and force clients to parse
+maps). The model takes one float32 tensor ``input`` of shape [batch, features];
+feature names and order are stored in the model's metadata so a server can
+validate requests and a registry can detect a changed input signature.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from zenml_integrations.onnx.errors import OnnxConversionError, OnnxParityError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
+
+ONNX_OPSET = 17
+ONNX_ML_OPSET = 3
+INPUT_NAME = "input"
+FEATURE_NAMES_KEY = "feature_names"
+PROBLEM_TYPE_KEY = "problem_type"
+
+
+@dataclass(frozen=True)
+class ParityReport:
+    """How closely the ONNX model reproduces scikit-learn on held-out rows."""
+
+    rows: int
+    compared_output: Literal["probabilities", "predictions"]
+    max_abs_diff: float
+    absolute_tolerance: float
+    relative_tolerance: float
+    values_out_of_tolerance: int
+    label_mismatches: int
+
+    @property
+    def passed(self) -> bool:
+        """True when every value is within tolerance and every label agrees."""
+        return self.values_out_of_tolerance == 0 and self.label_mismatches == 0
+
+
+def convert_to_onnx(
+    model: Pipeline,
+    feature_names: list[str],
+    problem_type: str,
+) -> bytes:
+    """Serialize a fitted pipeline as an ONNX model.
+
+    Raises:
+        OnnxConversionError: when skl2onnx does not support the pipeline.
+    """
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+
+    final_estimator = model.steps[-1][1]
+    options = (
+        {id(final_estimator): {"zipmap": False}}
+        if problem_type == "binary_classification"
+        else None
+    )
+    try:
+        onnx_model = convert_sklearn(
+            model,
+            initial_types=[(INPUT_NAME, FloatTensorType([None, len(feature_names)]))],
+            target_opset={"": ONNX_OPSET, "ai.onnx.ml": ONNX_ML_OPSET},
+            options=options,
+        )
+    except (RuntimeError, NotImplementedError, TypeError, ValueError) as error:
+        first_line = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""
+        raise OnnxConversionError(
+            f"skl2onnx cannot convert {type(final_estimator).__name__}: "
+            f"{type(error).__name__}: {first_line}"
+        ) from error
+    onnx_model.doc_string = f"{type(final_estimator).__name__} ({problem_type})"
+    for key, value in (
+        (FEATURE_NAMES_KEY, json.dumps(feature_names)),
+        (PROBLEM_TYPE_KEY, problem_type),
+    ):
+        entry = onnx_model.metadata_props.add()
+        entry.key, entry.value = key, value
+    return bytes(onnx_model.SerializeToString())
+
+
+def input_signature(onnx_bytes: bytes) -> dict[str, object]:
+    """Input name, element type, shape and feature names: what a client must send."""
+    import onnx
+
+    model = onnx.load_from_string(onnx_bytes)
+    graph_input = model.graph.input[0]
+    tensor = graph_input.type.tensor_type
+    metadata = {entry.key: entry.value for entry in model.metadata_props}
+    return {
+        "name": graph_input.name,
+        "dtype": onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type).name,
+        "shape": [dim.dim_value or -1 for dim in tensor.shape.dim],
+        "feature_names": json.loads(metadata.get(FEATURE_NAMES_KEY, "[]")),
+    }
+
+
+def run_onnx(onnx_bytes: bytes, features: np.ndarray) -> dict[str, np.ndarray]:
+    """Run the model once with onnxruntime on a single thread; outputs by name."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
+    names = [output.name for output in session.get_outputs()]
+    values = session.run(names, {INPUT_NAME: np.ascontiguousarray(features, dtype=np.float32)})
+    return dict(zip(names, (np.asarray(value) for value in values), strict=True))
+
+
+def check_parity(
+    model: Pipeline,
+    onnx_bytes: bytes,
+    features: pd.DataFrame,
+    problem_type: str,
+    absolute_tolerance: float = 1e-4,
+    relative_tolerance: float = 1e-5,
+) -> ParityReport:
+    """Compare ONNX and scikit-learn outputs on the same float32 rows.
+
+    Both sides see float32 inputs, the precision the served model receives, so
+    any difference comes from the conversion itself. A value passes when
+    ``|sklearn - onnx| <= absolute_tolerance + relative_tolerance * |sklearn|``
+    (the ``numpy.isclose`` rule): float32 arithmetic on a regression target
+    near 100 is only exact to about 1e-5 relative.
+    """
+    rows = features.astype(np.float32)
+    outputs = run_onnx(onnx_bytes, rows.to_numpy())
+    if problem_type == "binary_classification":
+        expected = model.predict_proba(rows)
+        actual = outputs["probabilities"]
+        label_mismatches = int(
+            np.sum(model.predict(rows).astype(np.int64) != outputs["label"].astype(np.int64))
+        )
+        compared: Literal["probabilities", "predictions"] = "probabilities"
+    else:
+        expected = model.predict(rows)
+        actual = outputs["variable"].reshape(expected.shape)
+        label_mismatches = 0
+        compared = "predictions"
+    difference = np.abs(expected - actual)
+    out_of_tolerance = int(
+        np.sum(difference > absolute_tolerance + relative_tolerance * np.abs(expected))
+    )
+    return ParityReport(
+        rows=len(rows),
+        compared_output=compared,
+        max_abs_diff=float(difference.max()) if len(rows) else 0.0,
+        absolute_tolerance=absolute_tolerance,
+        relative_tolerance=relative_tolerance,
+        values_out_of_tolerance=out_of_tolerance,
+        label_mismatches=label_mismatches,
+    )
+
+
+def enforce_parity(report: ParityReport) -> None:
+    """Fail the run when the ONNX model does not reproduce scikit-learn.
+
+    Raises:
+        OnnxParityError: with the measured difference and the tolerance.
+    """
+    if not report.passed:
+        raise OnnxParityError(
+            f"ONNX parity gate failed on {report.rows} held-out rows: "
+            f"{report.values_out_of_tolerance} {report.compared_output} outside "
+            f"atol={report.absolute_tolerance:.3g} + rtol={report.relative_tolerance:.3g}, "
+            f"max |sklearn - onnx| = {report.max_abs_diff:.3g}, "
+            f"{report.label_mismatches} label mismatches. "
+            "The ONNX model is not registered; check the converter for this estimator."
+        )

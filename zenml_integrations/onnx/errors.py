@@ -1,0 +1,13 @@
+"""Errors of the ONNX plugin."""
+
+
+class OnnxError(Exception):
+    """Base class for everything the ONNX plugin refuses to do."""
+
+
+class OnnxConversionError(OnnxError):
+    """skl2onnx could not convert the model."""
+
+
+class OnnxParityError(OnnxError):
+    """The ONNX model's outputs differ from scikit-learn's beyond the tolerance."""

@@ -1,0 +1,60 @@
+"""Layered ZenML run configurations: one file per pipeline, one per environment.
+
+ZenML takes a single ``config_path``; projects keep what a pipeline does
+(``configs/training.yaml``) apart from where and how it runs
+(``configs/local.yaml``, ``staging.yaml``, ``production.yaml``). Later files
+win, key by key, at every depth.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class RunConfigError(ValueError):
+    """A configuration file is missing or not a YAML mapping."""
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """A new mapping: ``override`` laid over ``base``, merging nested mappings."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_layers(*paths: Path) -> dict[str, Any]:
+    """Read and merge the files in order.
+
+    Raises:
+        RunConfigError: naming the file that is missing or malformed.
+    """
+    merged: dict[str, Any] = {}
+    for path in paths:
+        if not path.is_file():
+            raise RunConfigError(f"configuration file {path} does not exist")
+        try:
+            layer = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            raise RunConfigError(f"{path} is not valid YAML: {error}") from error
+        if not isinstance(layer, dict):
+            raise RunConfigError(f"{path} must hold a mapping at the top level")
+        merged = deep_merge(merged, layer)
+    return merged
+
+
+def write_run_config(config: dict[str, Any]) -> Path:
+    """Write a merged configuration where ZenML's ``config_path`` can read it."""
+    handle = tempfile.NamedTemporaryFile(
+        "w", suffix=".yaml", prefix="zenml-run-", delete=False, encoding="utf-8"
+    )
+    with handle:
+        yaml.safe_dump(config, handle, sort_keys=False)
+    return Path(handle.name)

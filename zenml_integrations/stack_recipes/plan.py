@@ -1,0 +1,271 @@
+"""Compute and apply the difference between a recipe and a ZenML store.
+
+``plan_stack`` only reads; ``apply_plan`` makes the store match the recipe.
+Running both twice in a row is a no-op the second time, which is what makes
+``mlops-kit stack apply`` safe in Makefiles and CI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from zenml_integrations.catalog import FLAVOR_SOURCES
+from zenml_integrations.stack_recipes.flavors import (
+    FlavorAction,
+    FlavorChange,
+    load_flavor,
+    plan_flavors,
+    register_flavors,
+)
+from zenml_integrations.stack_recipes.recipe import ComponentSpec, RecipeError, StackRecipe
+
+if TYPE_CHECKING:
+    from zenml.client import Client
+    from zenml.enums import StackComponentType
+    from zenml.stack.flavor import Flavor
+
+
+class Action(StrEnum):
+    """What applying a plan does to one stack or component."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+
+
+_SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.UNCHANGED: "="}
+
+
+@dataclass(frozen=True)
+class ComponentChange:
+    """One recipe component and how the store differs from it."""
+
+    component_type: str
+    spec: ComponentSpec
+    action: Action
+    configuration: dict[str, Any]
+    changed_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    """Everything ``apply_plan`` will do, in order."""
+
+    recipe: StackRecipe
+    flavors: list[FlavorChange]
+    components: list[ComponentChange]
+    stack_action: Action
+    removed_component_types: tuple[str, ...] = field(default=())
+    already_active: bool = False
+
+    @property
+    def is_noop(self) -> bool:
+        """True when the store already matches the recipe and the stack is active."""
+        return (
+            self.already_active
+            and self.stack_action is Action.UNCHANGED
+            and all(change.action is FlavorAction.UNCHANGED for change in self.flavors)
+        )
+
+    def render(self) -> str:
+        """The plan as the lines a user reads before (or instead of) applying it."""
+        lines = [f"stack {self.recipe.name!r}:"]
+        for flavor in self.flavors:
+            symbol = _SYMBOL[Action(flavor.action.value)]
+            lines.append(
+                f"  {symbol} flavor {flavor.component_type}/{flavor.name} ({flavor.action})"
+            )
+        for change in self.components:
+            detail = f" [{', '.join(change.changed_keys)}]" if change.changed_keys else ""
+            lines.append(
+                f"  {_SYMBOL[change.action]} {change.component_type} {change.spec.name!r} "
+                f"(flavor {change.spec.flavor}, {change.action}){detail}"
+            )
+        for component_type in self.removed_component_types:
+            lines.append(f"  - {component_type} (not in the recipe: removed from the stack)")
+        lines.append(f"  {_SYMBOL[self.stack_action]} stack {self.recipe.name!r} ({self.stack_action})")
+        lines.append(
+            "  = already active" if self.already_active else f"  > activate {self.recipe.name!r}"
+        )
+        return "\n".join(lines)
+
+
+def plan_stack(
+    recipe: StackRecipe, client: Client, flavor_sources: tuple[str, ...] = FLAVOR_SOURCES
+) -> StackPlan:
+    """Validate every component against its flavor and diff the recipe with the store.
+
+    Raises:
+        RecipeError: when a flavor is unknown, a configuration does not fit its
+            flavor's config class, or an existing component has another flavor.
+    """
+    flavor_changes = plan_flavors(client, flavor_sources)
+    own_flavors = {
+        (flavor.name, flavor.type.value): flavor
+        for flavor in (load_flavor(source) for source in flavor_sources)
+    }
+    components = [
+        _plan_component(component_type, spec, client, own_flavors)
+        for component_type, spec in recipe.components.items()
+    ]
+    existing_stack = _find_stack(client, recipe.name)
+    removed: tuple[str, ...] = ()
+    if existing_stack is None:
+        stack_action = Action.CREATE
+    else:
+        current = {
+            component_type.value: [component.name for component in members]
+            for component_type, members in existing_stack.components.items()
+            if members
+        }
+        wanted = {ctype: [spec.name] for ctype, spec in recipe.components.items()}
+        removed = tuple(sorted(set(current) - set(wanted)))
+        unchanged = current == wanted and all(
+            change.action is Action.UNCHANGED for change in components
+        )
+        stack_action = Action.UNCHANGED if unchanged else Action.UPDATE
+    already_active = (
+        existing_stack is not None and client.active_stack_model.id == existing_stack.id
+    )
+    return StackPlan(
+        recipe=recipe,
+        flavors=flavor_changes,
+        components=components,
+        stack_action=stack_action,
+        removed_component_types=removed,
+        already_active=already_active,
+    )
+
+
+def apply_plan(plan: StackPlan, client: Client) -> None:
+    """Make the store match the plan's recipe and activate the stack."""
+    from zenml.enums import StackComponentType
+
+    register_flavors(client, tuple(change.source for change in plan.flavors))
+    for change in plan.components:
+        component_type = StackComponentType(change.component_type)
+        if change.action is Action.CREATE:
+            client.create_stack_component(
+                name=change.spec.name,
+                flavor=change.spec.flavor,
+                component_type=component_type,
+                configuration=change.configuration,
+            )
+        elif change.action is Action.UPDATE:
+            existing = client.get_stack_component(
+                component_type, change.spec.name, allow_name_prefix_match=False
+            ).configuration
+            dropped = {key: None for key in existing if key not in change.configuration}
+            client.update_stack_component(
+                change.spec.name,
+                component_type,
+                configuration={**dropped, **change.configuration},
+            )
+    components: dict[StackComponentType, list[str]] = {
+        StackComponentType(ctype): [spec.name] for ctype, spec in plan.recipe.components.items()
+    }
+    if plan.stack_action is Action.CREATE:
+        client.create_stack(name=plan.recipe.name, components=components)
+    elif plan.stack_action is Action.UPDATE:
+        for component_type in plan.removed_component_types:
+            components[StackComponentType(component_type)] = []
+        client.update_stack(plan.recipe.name, component_updates=components)
+    if not plan.already_active:
+        client.activate_stack(plan.recipe.name)
+
+
+def _plan_component(
+    component_type: str,
+    spec: ComponentSpec,
+    client: Client,
+    own_flavors: dict[tuple[str, str], Flavor],
+) -> ComponentChange:
+    from zenml.enums import StackComponentType
+
+    ctype = StackComponentType(component_type)
+    flavor = own_flavors.get((spec.flavor, component_type)) or _store_flavor(
+        client, spec, ctype
+    )
+    configuration = _validated_configuration(component_type, spec, flavor)
+    existing = _find_component(client, ctype, spec.name)
+    if existing is None:
+        return ComponentChange(component_type, spec, Action.CREATE, configuration)
+    if existing.flavor_name != spec.flavor:
+        raise RecipeError(
+            f"{component_type} {spec.name!r} already exists with flavor "
+            f"{existing.flavor_name!r}, the recipe asks for {spec.flavor!r}: rename it in "
+            f"the recipe or delete it with `zenml {component_type.replace('_', '-')} "
+            f"delete {spec.name}`"
+        )
+    current = existing.configuration
+    changed = tuple(
+        sorted(
+            key
+            for key in set(current) | set(configuration)
+            if current.get(key) != configuration.get(key)
+        )
+    )
+    action = Action.UPDATE if changed else Action.UNCHANGED
+    return ComponentChange(component_type, spec, action, configuration, changed)
+
+
+def _store_flavor(client: Client, spec: ComponentSpec, ctype: StackComponentType) -> Flavor:
+    from zenml.stack.flavor import Flavor
+
+    try:
+        model = client.get_flavor_by_name_and_type(name=spec.flavor, component_type=ctype)
+    except KeyError:
+        available = sorted(
+            flavor.name for flavor in client.get_flavors_by_type(component_type=ctype).items
+        )
+        raise RecipeError(
+            f"{ctype.value} {spec.name!r}: unknown flavor {spec.flavor!r}; "
+            f"available {ctype.value} flavors: {available}"
+        ) from None
+    try:
+        return Flavor.from_model(model)
+    except ImportError as error:
+        raise RecipeError(
+            f"{ctype.value} {spec.name!r}: flavor {spec.flavor!r} cannot be imported "
+            f"({error}); install the integration that provides it"
+        ) from error
+
+
+def _validated_configuration(component_type: str, spec: ComponentSpec, flavor: Flavor) -> dict[str, Any]:
+    config_class = flavor.config_class
+    unknown = sorted(set(spec.configuration) - set(config_class.model_fields))
+    if unknown:
+        raise RecipeError(
+            f"{component_type} {spec.name!r} (flavor {spec.flavor}): unknown configuration "
+            f"field(s) {unknown}; valid fields: {sorted(config_class.model_fields)}"
+        )
+    try:
+        config = config_class(**spec.configuration)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}"
+            for issue in error.errors()
+        )
+        raise RecipeError(
+            f"{component_type} {spec.name!r} (flavor {spec.flavor}): {problems}"
+        ) from error
+    dumped: dict[str, Any] = config.model_dump(mode="json", exclude_unset=True)
+    return dumped
+
+
+def _find_component(client: Client, ctype: StackComponentType, name: str) -> Any:
+    try:
+        return client.get_stack_component(ctype, name, allow_name_prefix_match=False)
+    except KeyError:
+        return None
+
+
+def _find_stack(client: Client, name: str) -> Any:
+    try:
+        return client.get_stack(name, allow_name_prefix_match=False)
+    except KeyError:
+        return None

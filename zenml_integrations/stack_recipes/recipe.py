@@ -1,0 +1,137 @@
+"""The stack recipe file format.
+
+A recipe names a stack and, per component type, one component: its name,
+flavor and configuration. Unlike ``zenml stack import`` files, a recipe holds
+no ZenML-version-specific ids or schemas, so the same file works across ZenML
+releases. Credentials never belong in a recipe: reference ZenML secrets
+(``{{ my_secret.key }}``) or environment variables (``${VAR}``) instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_CREDENTIAL_KEYS = re.compile(r"(password|secret|token|access_key|api_key|credentials)", re.I)
+_SECRET_REFERENCE = re.compile(r"^\{\{\s*[\w.-]+\.[\w.-]+\s*\}\}$")
+
+
+class RecipeError(ValueError):
+    """A stack recipe is unreadable, invalid, or cannot be applied."""
+
+
+class ComponentSpec(BaseModel):
+    """One stack component as a recipe declares it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="Component name in the ZenML store.")
+    flavor: str = Field(description="Flavor name, e.g. 'local' or 'mlflow'.")
+    configuration: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name", "flavor")
+    @classmethod
+    def _is_identifier(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid name: use letters, digits, '_', '-' or '.'"
+            )
+        return value
+
+    @field_validator("configuration")
+    @classmethod
+    def _no_inline_credentials(cls, configuration: dict[str, Any]) -> dict[str, Any]:
+        for key, value in configuration.items():
+            if (
+                _CREDENTIAL_KEYS.search(key)
+                and isinstance(value, str)
+                and value
+                and not _SECRET_REFERENCE.match(value)
+            ):
+                raise ValueError(
+                    f"configuration key {key!r} holds a literal credential; store it in "
+                    "a ZenML secret and reference it as '{{ secret_name.key }}'"
+                )
+        return configuration
+
+
+class StackRecipe(BaseModel):
+    """A whole stack: its name and one component per component type."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    description: str = ""
+    components: dict[str, ComponentSpec]
+
+    @field_validator("components")
+    @classmethod
+    def _known_component_types(
+        cls, components: dict[str, ComponentSpec]
+    ) -> dict[str, ComponentSpec]:
+        from zenml.enums import StackComponentType
+
+        known = {member.value for member in StackComponentType}
+        unknown = sorted(set(components) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown component type(s) {unknown}; expected some of {sorted(known)}"
+            )
+        for required in ("orchestrator", "artifact_store"):
+            if required not in components:
+                raise ValueError(f"a stack needs an {required!r} component")
+        return components
+
+
+def _expand_environment(value: Any, source: Path) -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of a parsed recipe."""
+    if isinstance(value, dict):
+        return {key: _expand_environment(item, source) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_expand_environment(item, source) for item in value]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise RecipeError(
+            f"{source}: environment variable {name!r} is not set; export it or "
+            f"write ${{{name}:-default}} in the recipe"
+        )
+
+    return _ENV_REFERENCE.sub(substitute, value)
+
+
+def load_recipe(path: Path) -> StackRecipe:
+    """Read and validate a recipe file.
+
+    Raises:
+        RecipeError: naming the file and the offending field.
+    """
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise RecipeError(f"stack recipe {path} does not exist") from error
+    except yaml.YAMLError as error:
+        raise RecipeError(f"{path} is not valid YAML: {error}") from error
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{path}: a recipe is a mapping with 'name' and 'components'")
+    try:
+        return StackRecipe.model_validate(_expand_environment(raw, path))
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}"
+            for issue in error.errors()
+        )
+        raise RecipeError(f"{path}: {problems}") from error

@@ -1,0 +1,1 @@
+"""Training building blocks that ZenML steps wire together: data, models, metrics."""
