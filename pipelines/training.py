@@ -13,6 +13,9 @@ from zenml_integrations.great_expectations.suite import DataQualitySuite
 from zenml_integrations.training.dataset import DatasetSchema, DataSource
 from zenml_integrations.training.models import ModelSpec
 
+DEFAULT_PARITY = ParityTolerance()
+DEFAULT_GATE = QualityGate()
+
 
 @pipeline
 def training_pipeline(
@@ -22,8 +25,8 @@ def training_pipeline(
     model_name: str,
     data_quality: DataQualitySuite | None = None,
     test_fraction: float = 0.2,
-    parity: ParityTolerance = ParityTolerance(),
-    gate: QualityGate = QualityGate(),
+    parity: ParityTolerance = DEFAULT_PARITY,
+    gate: QualityGate = DEFAULT_GATE,
 ) -> None:
     """Train a model and promote it only through every gate.
 

@@ -44,7 +44,10 @@ def evaluate_model(
 ) -> Annotated[dict[str, float], "metrics"]:
     """Score the model on the held-out, most recent rows."""
     metrics = evaluate(
-        sklearn_model, test_data[feature_columns], test_data[schema.target_column], schema.problem_type
+        sklearn_model,
+        test_data[feature_columns],
+        test_data[schema.target_column],
+        schema.problem_type,
     )
     mlflow.log_metrics(metrics)
     log_metadata({"metrics": metrics})

@@ -27,8 +27,12 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--env", "environment", type=click.Choice(ENVIRONMENTS), default="local", show_default=True)
-@click.option("--no-cache", is_flag=True, help="Re-run every step even if its inputs are unchanged.")
+@click.option(
+    "--env", "environment", type=click.Choice(ENVIRONMENTS), default="local", show_default=True
+)
+@click.option(
+    "--no-cache", is_flag=True, help="Re-run every step even if its inputs are unchanged."
+)
 @click.option("--sample-rows", type=click.IntRange(min=100), help="Train on a sample of this size.")
 def train(environment: str, no_cache: bool, sample_rows: int | None) -> None:
     """Train, gate and register a model; promote it only if it beats the champion."""

@@ -8,6 +8,7 @@ win, key by key, at every depth.
 
 from __future__ import annotations
 
+import copy
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,12 @@ class RunConfigError(ValueError):
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """A new mapping: ``override`` laid over ``base``, merging nested mappings."""
-    merged = dict(base)
+    merged = copy.deepcopy(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = deep_merge(merged[key], value)
         else:
-            merged[key] = value
+            merged[key] = copy.deepcopy(value)
     return merged
 
 
@@ -42,6 +43,8 @@ def load_layers(*paths: Path) -> dict[str, Any]:
             raise RunConfigError(f"configuration file {path} does not exist")
         try:
             layer = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, UnicodeDecodeError) as error:
+            raise RunConfigError(f"cannot read {path}: {error}") from error
         except yaml.YAMLError as error:
             raise RunConfigError(f"{path} is not valid YAML: {error}") from error
         if not isinstance(layer, dict):
@@ -52,9 +55,8 @@ def load_layers(*paths: Path) -> dict[str, Any]:
 
 def write_run_config(config: dict[str, Any]) -> Path:
     """Write a merged configuration where ZenML's ``config_path`` can read it."""
-    handle = tempfile.NamedTemporaryFile(
+    with tempfile.NamedTemporaryFile(
         "w", suffix=".yaml", prefix="zenml-run-", delete=False, encoding="utf-8"
-    )
-    with handle:
+    ) as handle:
         yaml.safe_dump(config, handle, sort_keys=False)
     return Path(handle.name)

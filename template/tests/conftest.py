@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,11 +10,11 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def isolated_zenml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_zenml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh ZenML global config in a temporary folder."""
     config_path = tmp_path / "zenml"
     monkeypatch.setenv("ZENML_CONFIG_PATH", str(config_path))
     monkeypatch.setenv("ZENML_ANALYTICS_OPT_IN", "false")
     monkeypatch.setenv("DO_NOT_TRACK", "true")
     monkeypatch.chdir(PROJECT_ROOT)
-    yield config_path
+    return config_path

@@ -42,21 +42,21 @@ def validate_frame(frame: pd.DataFrame, suite: DataQualitySuite) -> DataQualityR
         batch_parameters={"dataframe": frame}
     )
     validation = batch.validate(gx_suite)
-    outcomes = [
-        ExpectationOutcome(
-            type=result.expectation_config.type,
-            kwargs={
-                key: value
-                for key, value in result.expectation_config.kwargs.items()
-                if key != "batch_id"
-            },
-            success=bool(result.success),
-            unexpected_count=result.result.get("unexpected_count"),
-            unexpected_percent=result.result.get("unexpected_percent"),
-            observed_value=_plain(result.result.get("observed_value")),
+    outcomes = []
+    for result in validation.results:
+        config = result.expectation_config
+        if config is None:  # GX attaches the configuration to every result it returns
+            raise DataQualitySuiteError("GX returned a result without its expectation")
+        outcomes.append(
+            ExpectationOutcome(
+                type=config.type,
+                arguments={key: value for key, value in config.kwargs.items() if key != "batch_id"},
+                success=bool(result.success),
+                unexpected_count=result.result.get("unexpected_count"),
+                unexpected_percent=result.result.get("unexpected_percent"),
+                observed_value=_plain(result.result.get("observed_value")),
+            )
         )
-        for result in validation.results
-    ]
     return DataQualityResult(
         suite_name=suite.name,
         success=bool(validation.success),
@@ -84,7 +84,7 @@ def render_html(result: DataQualityResult) -> str:
             cls="ok" if outcome.success else "bad",
             mark="&#10003;" if outcome.success else "&#10007;",
             type=html.escape(outcome.type),
-            kwargs=html.escape(str(outcome.kwargs)),
+            kwargs=html.escape(str(outcome.arguments)),
             detail=html.escape(outcome.summary()),
         )
         for outcome in result.outcomes
@@ -101,7 +101,7 @@ def render_html(result: DataQualityResult) -> str:
 
 
 def _to_gx_expectation(index: int, type_name: str, kwargs: dict[str, Any]) -> Any:
-    from great_expectations.exceptions import ExpectationNotFoundError
+    from great_expectations.exceptions.exceptions import ExpectationNotFoundError
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
     )

@@ -54,7 +54,7 @@ class ExpectationOutcome(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     type: str
-    kwargs: dict[str, Any]
+    arguments: dict[str, Any]
     success: bool
     unexpected_count: int | None = None
     unexpected_percent: float | None = None
@@ -62,7 +62,7 @@ class ExpectationOutcome(BaseModel):
 
     def summary(self) -> str:
         """One line: the expectation, its column and what was seen."""
-        column = self.kwargs.get("column")
+        column = self.arguments.get("column")
         target = f" on {column!r}" if column else ""
         seen = []
         if self.unexpected_count:

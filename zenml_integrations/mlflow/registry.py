@@ -136,7 +136,9 @@ def register_onnx_model(
     return _registered(client, version, newly_registered=True)
 
 
-def _registered(client: MlflowClient, version: ModelVersion, newly_registered: bool) -> RegisteredVersion:
+def _registered(
+    client: MlflowClient, version: ModelVersion, newly_registered: bool
+) -> RegisteredVersion:
     # Versions created from a ``models:/<model_id>`` source carry the id only there.
     model_id = version.model_id or (version.source or "").removeprefix("models:/")
     location = client.get_logged_model(model_id).artifact_location
@@ -191,7 +193,9 @@ def promote_if_better(
         RegistryError: when either version lacks the metric being compared.
     """
     if metric not in HIGHER_IS_BETTER:
-        raise RegistryError(f"unknown gate metric {metric!r}; choose one of {sorted(HIGHER_IS_BETTER)}")
+        raise RegistryError(
+            f"unknown gate metric {metric!r}; choose one of {sorted(HIGHER_IS_BETTER)}"
+        )
     challenger = client.get_model_version(model_name, challenger_version)
     challenger_value = _metric_of(challenger, metric)
     champion = version_by_alias(client, model_name, CHAMPION)

@@ -52,7 +52,9 @@ def plan_flavors(client: Client, sources: tuple[str, ...] = FLAVOR_SOURCES) -> l
         ).items
         if not existing:
             action = FlavorAction.CREATE
-        elif existing[0].source == model.source and existing[0].config_schema == model.config_schema:
+        elif (
+            existing[0].source == model.source and existing[0].config_schema == model.config_schema
+        ):
             action = FlavorAction.UNCHANGED
         else:
             action = FlavorAction.UPDATE

@@ -87,7 +87,9 @@ class StackPlan:
             )
         for component_type in self.removed_component_types:
             lines.append(f"  - {component_type} (not in the recipe: removed from the stack)")
-        lines.append(f"  {_SYMBOL[self.stack_action]} stack {self.recipe.name!r} ({self.stack_action})")
+        lines.append(
+            f"  {_SYMBOL[self.stack_action]} stack {self.recipe.name!r} ({self.stack_action})"
+        )
         lines.append(
             "  = already active" if self.already_active else f"  > activate {self.recipe.name!r}"
         )
@@ -171,8 +173,8 @@ def apply_plan(plan: StackPlan, client: Client) -> None:
     if plan.stack_action is Action.CREATE:
         client.create_stack(name=plan.recipe.name, components=components)
     elif plan.stack_action is Action.UPDATE:
-        for component_type in plan.removed_component_types:
-            components[StackComponentType(component_type)] = []
+        for removed_type in plan.removed_component_types:
+            components[StackComponentType(removed_type)] = []
         client.update_stack(plan.recipe.name, component_updates=components)
     if not plan.already_active:
         client.activate_stack(plan.recipe.name)
@@ -187,9 +189,7 @@ def _plan_component(
     from zenml.enums import StackComponentType
 
     ctype = StackComponentType(component_type)
-    flavor = own_flavors.get((spec.flavor, component_type)) or _store_flavor(
-        client, spec, ctype
-    )
+    flavor = own_flavors.get((spec.flavor, component_type)) or _store_flavor(client, spec, ctype)
     configuration = _validated_configuration(component_type, spec, flavor)
     existing = _find_component(client, ctype, spec.name)
     if existing is None:
@@ -235,7 +235,9 @@ def _store_flavor(client: Client, spec: ComponentSpec, ctype: StackComponentType
         ) from error
 
 
-def _validated_configuration(component_type: str, spec: ComponentSpec, flavor: Flavor) -> dict[str, Any]:
+def _validated_configuration(
+    component_type: str, spec: ComponentSpec, flavor: Flavor
+) -> dict[str, Any]:
     config_class = flavor.config_class
     unknown = sorted(set(spec.configuration) - set(config_class.model_fields))
     if unknown:

@@ -20,7 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _CREDENTIAL_KEYS = re.compile(r"(password|secret|token|access_key|api_key|credentials)", re.I)
-_SECRET_REFERENCE = re.compile(r"^\{\{\s*[\w.-]+\.[\w.-]+\s*\}\}$")
+_REFERENCE = re.compile(
+    r"\{\{\s*[\w.-]+\.[\w.-]+\s*\}\}"  # a ZenML secret: {{ secret_name.key }}
+    r"|\$\{[A-Za-z_][A-Za-z0-9_]*\}"  # an environment variable: ${VAR}
+)
 
 
 class RecipeError(ValueError):
@@ -39,27 +42,9 @@ class ComponentSpec(BaseModel):
     @field_validator("name", "flavor")
     @classmethod
     def _is_identifier(cls, value: str) -> str:
-        if not _NAME.match(value):
-            raise ValueError(
-                f"{value!r} is not a valid name: use letters, digits, '_', '-' or '.'"
-            )
+        if not _NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a valid name: use letters, digits, '_', '-' or '.'")
         return value
-
-    @field_validator("configuration")
-    @classmethod
-    def _no_inline_credentials(cls, configuration: dict[str, Any]) -> dict[str, Any]:
-        for key, value in configuration.items():
-            if (
-                _CREDENTIAL_KEYS.search(key)
-                and isinstance(value, str)
-                and value
-                and not _SECRET_REFERENCE.match(value)
-            ):
-                raise ValueError(
-                    f"configuration key {key!r} holds a literal credential; store it in "
-                    "a ZenML secret and reference it as '{{ secret_name.key }}'"
-                )
-        return configuration
 
 
 class StackRecipe(BaseModel):
@@ -88,6 +73,32 @@ class StackRecipe(BaseModel):
             if required not in components:
                 raise ValueError(f"a stack needs an {required!r} component")
         return components
+
+
+def _reject_literal_credentials(value: Any, source: Path, location: str = "") -> None:
+    """Refuse credential-looking keys whose values are not secret or variable references.
+
+    Runs on the file as written, before ``${VAR}`` expansion, at every depth.
+    """
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _reject_literal_credentials(item, source, f"{location}[{index}]")
+        return
+    if not isinstance(value, dict):
+        return
+    for key, item in value.items():
+        path = f"{location}.{key}" if location else str(key)
+        if (
+            _CREDENTIAL_KEYS.search(str(key))
+            and isinstance(item, str)
+            and item
+            and not _REFERENCE.fullmatch(item.strip())
+        ):
+            raise RecipeError(
+                f"{source}: {path} holds a literal credential; store it in a ZenML secret "
+                "and write '{{ secret_name.key }}', or pass it as '${ENV_VAR}'"
+            )
+        _reject_literal_credentials(item, source, path)
 
 
 def _expand_environment(value: Any, source: Path) -> Any:
@@ -123,10 +134,13 @@ def load_recipe(path: Path) -> StackRecipe:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as error:
         raise RecipeError(f"stack recipe {path} does not exist") from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise RecipeError(f"cannot read stack recipe {path}: {error}") from error
     except yaml.YAMLError as error:
         raise RecipeError(f"{path} is not valid YAML: {error}") from error
     if not isinstance(raw, dict):
         raise RecipeError(f"{path}: a recipe is a mapping with 'name' and 'components'")
+    _reject_literal_credentials(raw, path)
     try:
         return StackRecipe.model_validate(_expand_environment(raw, path))
     except ValidationError as error:

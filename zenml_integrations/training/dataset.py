@@ -94,6 +94,12 @@ def check_table(frame: pd.DataFrame, schema: DatasetSchema) -> list[str]:
         if absent:
             raise DatasetError(f"feature columns {absent} are not in the data")
         features = list(schema.feature_columns)
+        overlapping = sorted(set(features) & set(role_columns.values()))
+        if overlapping:
+            raise DatasetError(
+                f"feature_columns {overlapping} are also the target, entity or timestamp "
+                "column; a model must not see them as features"
+            )
     else:
         reserved = set(role_columns.values()) | set(schema.exclude_columns)
         features = [str(column) for column in frame.columns if column not in reserved]
@@ -106,7 +112,9 @@ def check_table(frame: pd.DataFrame, schema: DatasetSchema) -> list[str]:
             "them under data.schema.exclude_columns"
         )
     if not features:
-        raise DatasetError("no feature columns are left after removing target, entity and timestamp")
+        raise DatasetError(
+            "no feature columns are left after removing target, entity and timestamp"
+        )
     target = frame[schema.target_column]
     if target.isna().any():
         raise DatasetError(
@@ -129,7 +137,7 @@ def split_by_time(
     ordered = frame.sort_values(
         [schema.timestamp_column, schema.entity_column], kind="stable"
     ).reset_index(drop=True)
-    cut = int(round(len(ordered) * (1.0 - test_fraction)))
+    cut = round(len(ordered) * (1.0 - test_fraction))
     if cut == 0 or cut == len(ordered):
         raise DatasetError(
             f"{len(ordered)} rows are too few to hold out {test_fraction:.0%} for testing"
