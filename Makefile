@@ -14,6 +14,7 @@ export ZENML_ANALYTICS_OPT_IN ?= false
 export DO_NOT_TRACK ?= true
 export GX_ANALYTICS_ENABLED ?= false
 export UV_PYTHON ?= 3.11
+export UV
 
 .PHONY: setup demo test test-fast lint format typecheck bench-demo clean
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from zenml import pipeline
+from zenml_integrations.great_expectations.suite import DataQualitySuite
+from zenml_integrations.training.dataset import DatasetSchema, DataSource
+from zenml_integrations.training.models import ModelSpec
 
 from steps.data import load_data, split_data
 from steps.data_quality import data_quality_gate
 from steps.onnx_export import ParityTolerance, export_onnx
 from steps.registry import QualityGate, quality_gate, register_model
 from steps.training import evaluate_model, train_model
-from zenml_integrations.great_expectations.suite import DataQualitySuite
-from zenml_integrations.training.dataset import DatasetSchema, DataSource
-from zenml_integrations.training.models import ModelSpec
 
 DEFAULT_PARITY = ParityTolerance()
 DEFAULT_GATE = QualityGate()

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import pandas as pd
 from zenml import step
-
 from zenml_integrations.lineage import frame_sha256
 from zenml_integrations.training.dataset import (
     DatasetSchema,

@@ -7,7 +7,6 @@ from typing import Annotated
 import pandas as pd
 from zenml import log_metadata, save_artifact, step
 from zenml.types import HTMLString
-
 from zenml_integrations.great_expectations.gate import enforce, render_html, validate_frame
 from zenml_integrations.great_expectations.suite import DataQualitySuite
 

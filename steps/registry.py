@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from mlflow import MlflowClient
 from pydantic import BaseModel, ConfigDict, Field
 from zenml import get_step_context, log_metadata, step
-
 from zenml_integrations.mlflow.registry import promote_if_better, register_onnx_model
 from zenml_integrations.onnx.convert import input_signature
 

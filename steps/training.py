@@ -8,7 +8,6 @@ import mlflow
 import pandas as pd
 from sklearn.pipeline import Pipeline
 from zenml import log_metadata, step
-
 from zenml_integrations.training.dataset import DatasetSchema
 from zenml_integrations.training.metrics import evaluate
 from zenml_integrations.training.models import ModelSpec, build_estimator, estimator_name

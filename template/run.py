@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-
 from zenml_integrations.run_config import deep_merge, load_layers, write_run_config
 
 CONFIGS = Path(__file__).parent / "configs"

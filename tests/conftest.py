@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,3 +20,37 @@ def isolated_zenml_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     monkeypatch.setenv("DO_NOT_TRACK", "true")
     monkeypatch.setenv("GX_ANALYTICS_ENABLED", "false")
     return config_path
+
+
+_IGNORED = shutil.ignore_patterns(
+    ".git", ".venv", ".tools", "__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache",
+    ".ruff_cache", "demo-project", ".zen", ".zenml", "mlruns",
+)  # fmt: skip
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git quietly with a fixed identity."""
+    completed = subprocess.run(
+        ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return completed.stdout
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A git repository holding the current working tree, tagged v0.1.0.
+
+    Copier reads templates from git; snapshotting the working tree (not HEAD)
+    lets the tests see uncommitted changes during development.
+    """
+    repo = tmp_path_factory.mktemp("template-src") / "kit"
+    shutil.copytree(REPO_ROOT, repo, symlinks=True, ignore=_IGNORED)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "snapshot")
+    git(repo, "tag", "v0.1.0")
+    return repo

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-
 from zenml_integrations import __version__
 
 
@@ -29,7 +28,6 @@ def flavors() -> None:
 def register_command() -> None:
     """Register every flavor of this package in the active ZenML store."""
     from zenml.client import Client
-
     from zenml_integrations.catalog import FLAVOR_SOURCES
     from zenml_integrations.stack_recipes.flavors import register_flavors
 
@@ -50,7 +48,6 @@ def stack() -> None:
 def apply_command(recipe_path: Path, dry_run: bool) -> None:
     """Create or update the stack described by RECIPE_PATH and activate it."""
     from zenml.client import Client
-
     from zenml_integrations.stack_recipes.plan import apply_plan, plan_stack
     from zenml_integrations.stack_recipes.recipe import RecipeError, load_recipe
 

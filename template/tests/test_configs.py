@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from zenml.config.pipeline_run_configuration import PipelineRunConfiguration
-
-from pipelines.training import training_pipeline
 from zenml_integrations.run_config import load_layers
 from zenml_integrations.stack_recipes import load_recipe
+
+from pipelines.training import training_pipeline
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ENVIRONMENTS = ["local", "staging", "production"]

@@ -17,9 +17,9 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
+from zenml_integrations.training.sample_data import generate_sample
 
 from tests.integration.helpers import REPO_ROOT, mlops_kit, run_python
-from zenml_integrations.training.sample_data import generate_sample
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

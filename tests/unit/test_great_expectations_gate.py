@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from pydantic import ValidationError
-
 from zenml_integrations.great_expectations.gate import enforce, render_html, validate_frame
 from zenml_integrations.great_expectations.suite import (
     DataQualityGateFailed,

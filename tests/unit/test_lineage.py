@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from zenml_integrations.lineage import bytes_sha256, frame_sha256
 
 pytestmark = pytest.mark.unit

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
-
 from zenml_integrations.onnx.convert import (
     ParityReport,
     check_parity,

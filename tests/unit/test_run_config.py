@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from zenml_integrations.run_config import (
     RunConfigError,
     deep_merge,

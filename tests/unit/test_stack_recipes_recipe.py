@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-
 from zenml_integrations.stack_recipes.recipe import (
     ComponentSpec,
     RecipeError,

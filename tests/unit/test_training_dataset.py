@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from pydantic import ValidationError
-
 from zenml_integrations.training.dataset import (
     DatasetSchema,
     DataSource,

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from zenml_integrations.training.metrics import HIGHER_IS_BETTER, METRICS_BY_PROBLEM, evaluate
 from zenml_integrations.training.models import ModelSpec, build_estimator
 from zenml_integrations.training.sample_data import (

@@ -11,7 +11,6 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-
 from zenml_integrations.training.errors import ModelSpecError
 from zenml_integrations.training.models import ModelSpec, build_estimator, estimator_name
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from zenml_integrations.training.sample_data import (
     SAMPLE_ENTITY_COLUMN,
     SAMPLE_TARGETS,

@@ -87,7 +87,6 @@ def register_onnx_model(
     import mlflow
     import onnx
     from mlflow.exceptions import MlflowException
-
     from zenml_integrations.lineage import bytes_sha256
 
     try:

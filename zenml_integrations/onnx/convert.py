@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-
 from zenml_integrations.onnx.errors import OnnxConversionError, OnnxParityError
 
 if TYPE_CHECKING:

@@ -12,7 +12,6 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-
 from zenml_integrations.catalog import FLAVOR_SOURCES
 from zenml_integrations.stack_recipes.flavors import (
     FlavorAction,

@@ -13,7 +13,6 @@ from typing import Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from zenml_integrations.training.errors import DatasetError
 from zenml_integrations.training.sample_data import ProblemType, generate_sample
 

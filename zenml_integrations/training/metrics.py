@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-
 from zenml_integrations.training.sample_data import ProblemType
 
 if TYPE_CHECKING:

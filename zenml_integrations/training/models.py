@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
 from zenml_integrations.training.errors import ModelSpecError
 from zenml_integrations.training.sample_data import ProblemType
 

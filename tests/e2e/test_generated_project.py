@@ -1,0 +1,92 @@
+"""Generate a project, install it against this checkout, run its tests and its pipeline."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import copier
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+REGISTRY_QUERY = """
+import json
+from mlflow import MlflowClient
+from zenml.client import Client
+zenml = Client()
+mlflow = MlflowClient(zenml.active_stack.experiment_tracker.get_tracking_uri())
+champion = mlflow.get_model_version_by_alias("churn_model", "champion")
+print(json.dumps({
+    "stack": zenml.active_stack_model.name,
+    "runs": [r.status.value for r in zenml.list_pipeline_runs(size=50).items],
+    "champion": str(champion.version),
+    "champion_tags": dict(champion.tags),
+}))
+"""
+
+
+def _uv() -> str:
+    found = os.environ.get("UV") or shutil.which("uv")
+    assert found, "uv is needed to install generated projects: run the suite through `make test`"
+    return found
+
+
+def _make(project: Path, *targets: str) -> str:
+    completed = subprocess.run(
+        ["make", *targets, f"UV={_uv()}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        check=False,
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output[-6000:]
+    return output
+
+
+def test_given_default_answers_when_generated_then_project_tests_and_training_pass(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "churn-model"
+    copier.run_copy(
+        str(template_repo),
+        str(project),
+        data={"kit_requirement": f"zenml-mlops-kit[gx,mlflow,onnx] @ file://{REPO_ROOT}"},
+        defaults=True,
+        vcs_ref="HEAD",
+        quiet=True,
+        unsafe=False,
+    )
+
+    tests_output = _make(project, "test")
+    assert " passed" in tests_output
+    assert " failed" not in tests_output
+    lint_output = _make(project, "lint")
+    assert "All checks passed!" in lint_output
+
+    train_output = _make(project, "train")
+    assert "champion: v1" in train_output
+    assert "onnx parity: max |sklearn - onnx|" in train_output
+
+    (project / "registry_query.py").write_text(REGISTRY_QUERY)
+    query = subprocess.run(
+        [_uv(), "run", "python", "registry_query.py"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    state = json.loads(query.stdout.strip().splitlines()[-1])
+    assert state["stack"] == "local"
+    assert state["runs"] == ["completed"]
+    assert state["champion"] == "1"
+    assert state["champion_tags"]["data_rows.train"] == "48000"
+    assert len(state["champion_tags"]["onnx_sha256"]) == 64
