@@ -31,8 +31,8 @@ demo: setup ## Scaffold $(DEMO_DIR) with default answers and run its training pi
 	$(MAKE) -C "$(DEMO_DIR)" train UV="$(UV)"
 	@echo
 	@echo "Project:    $(abspath $(DEMO_DIR))"
-	@echo "Runs:       cd $(DEMO_DIR) && make stack >/dev/null && uv run zenml pipeline runs list"
-	@echo "ZenML/MLflow data: $(abspath $(DEMO_DIR))/.zenml"
+	@echo "Runs:       make -C $(DEMO_DIR) runs UV=$(UV)"
+	@echo "Stores:     $(abspath $(DEMO_DIR))/.zenml (ZenML, MLflow and artifacts: SQLite and files)"
 
 test: setup ## The whole suite: unit, integration, template and end-to-end tests
 	$(UV) run pytest
