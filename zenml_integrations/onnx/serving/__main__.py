@@ -1,0 +1,68 @@
+"""Run the ONNX server: ``python -m zenml_integrations.onnx.serving --help``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+@click.command()
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+)
+@click.option("--version", required=True, help="Version label of the champion model.")
+@click.option("--sha256", help="Refuse to start unless the model file has this checksum.")
+@click.option(
+    "--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--model-name", help="Overrides the config's model_name.")
+@click.option("--host", help="Overrides the config's host (default 127.0.0.1).")
+@click.option("--port", type=int, help="Overrides the config's port.")
+def main(
+    model_path: Path,
+    version: str,
+    sha256: str | None,
+    config_path: Path | None,
+    model_name: str | None,
+    host: str | None,
+    port: int | None,
+) -> None:
+    """Serve one ONNX model over the Open Inference Protocol (V2)."""
+    import uvicorn
+    from zenml_integrations.onnx.serving.app import OnnxServer
+    from zenml_integrations.onnx.serving.config import ServerConfig
+    from zenml_integrations.onnx.serving.model import OnnxModel
+
+    settings: dict[str, Any] = json.loads(config_path.read_text()) if config_path else {}
+    overrides = {"model_name": model_name, "host": host, "port": port}
+    settings.update({key: value for key, value in overrides.items() if value is not None})
+    config = ServerConfig.model_validate(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    champion = OnnxModel(
+        config.model_name,
+        version,
+        model_path.read_bytes(),
+        expected_sha256=sha256,
+        intra_op_threads=config.intra_op_threads,
+    )
+    server = OnnxServer(config, champion)
+    uvicorn.run(
+        server,
+        host=config.host,
+        port=config.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,474 @@
+"""The ASGI application: OIP V2 routes, metrics, admin API and the rollout loop.
+
+A bare ASGI callable rather than a web framework: the hot path is parse,
+route, run, encode, and a few counters. Every request error becomes a 4xx
+with ``{"error": ...}``; nothing a client sends can stop the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from zenml_integrations.onnx.serving.config import RolloutConfig, ServerConfig, Strategy
+from zenml_integrations.onnx.serving.inference_log import InferenceLogger
+from zenml_integrations.onnx.serving.metrics import ServerMetrics
+from zenml_integrations.onnx.serving.model import ModelLoadError, OnnxModel
+from zenml_integrations.onnx.serving.policy import Verdict, VersionWindow, WindowStats, judge
+from zenml_integrations.onnx.serving.protocol import (
+    InferenceRequestError,
+    encode_infer_response,
+    parse_infer_request,
+)
+from zenml_integrations.onnx.serving.router import RouteDecision, Router
+
+logger = logging.getLogger("zenml_integrations.onnx.server")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+_JSON = [(b"content-type", b"application/json")]
+
+
+class HttpError(Exception):
+    """An error with the HTTP status the client gets."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class OnnxServer:
+    """One model name, several loaded versions, one router and its rollback policy."""
+
+    def __init__(self, config: ServerConfig, champion: OnnxModel) -> None:
+        self.config = config
+        self.models: dict[str, OnnxModel] = {champion.version: champion}
+        self.router = Router(champion.version)
+        self.metrics = ServerMetrics()
+        self.windows: dict[str, VersionWindow] = {champion.version: VersionWindow()}
+        self.baseline: WindowStats | None = None
+        self.rollback_log: list[dict[str, Any]] = []
+        self.step_started = time.monotonic()
+        self.inference_log = (
+            InferenceLogger(config.inference_log_dir, config.inference_log_max_bytes)
+            if config.inference_log_dir is not None
+            else None
+        )
+        self._admin_token = os.environ.get(config.admin_token_env) or None
+        self._policy_task: asyncio.Task[None] | None = None
+        self._publish_state()
+
+    # ---- ASGI entry point -------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Dispatch one ASGI event."""
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        try:
+            status, headers, body = await self._dispatch(scope, receive)
+        except HttpError as error:
+            status, headers, body = error.status, _JSON, _error_body(str(error))
+        except Exception:  # the last line of defence: log it, answer 500, keep serving
+            logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            status, headers, body = 500, _JSON, _error_body("internal server error")
+        headers = [*headers, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _dispatch(self, scope: Scope, receive: Receive) -> tuple[int, list[Any], bytes]:
+        method: str = scope["method"]
+        parts = [part for part in scope["path"].split("/") if part]
+        if parts[:1] == ["v2"]:
+            return await self._v2(method, parts[1:], scope, receive)
+        if parts == ["metrics"] and method == "GET":
+            payload = generate_latest(self.metrics.registry)
+            return 200, [(b"content-type", CONTENT_TYPE_LATEST.encode())], payload
+        if parts[:1] == ["admin"]:
+            return await self._admin(method, parts[1:], scope, receive)
+        raise HttpError(404, f"no route for {method} {scope['path']}")
+
+    # ---- Open Inference Protocol --------------------------------------------
+    async def _v2(
+        self, method: str, parts: list[str], scope: Scope, receive: Receive
+    ) -> tuple[int, list[Any], bytes]:
+        if method == "POST" and len(parts) in (3, 5) and parts[-1] == "infer":
+            self._check_model_name(parts[1])
+            pinned = parts[3] if len(parts) == 5 and parts[2] == "versions" else None
+            if len(parts) == 5 and parts[2] != "versions":
+                raise HttpError(404, f"no route for POST /v2/{'/'.join(parts)}")
+            body = await _read_body(scope, receive, self.config.max_body_bytes)
+            return self._infer(body, pinned)
+        if method != "GET":
+            raise HttpError(405, f"{method} is not allowed here")
+        if parts == ["health", "live"]:
+            return 200, _JSON, b'{"live":true}'
+        if parts == ["health", "ready"]:
+            return (
+                (200, _JSON, b'{"ready":true}') if self.models else (503, _JSON, b'{"ready":false}')
+            )
+        if not parts:
+            return 200, _JSON, _json({"name": "zenml-mlops-kit-onnx", "extensions": ["rollout"]})
+        if parts == ["models"]:
+            return 200, _JSON, _json(self.describe())
+        if parts[0] == "models" and len(parts) >= 2:
+            self._check_model_name(parts[1])
+            version = self.router.state.champion
+            rest = parts[2:]
+            if rest[:1] == ["versions"] and len(rest) >= 2:
+                version = rest[1]
+                rest = rest[2:]
+            model = self._model(version)
+            if rest == []:
+                metadata = model.metadata()
+                metadata["versions"] = sorted(self.models)
+                return 200, _JSON, _json(metadata)
+            if rest == ["ready"]:
+                return 200, _JSON, _json({"name": model.name, "version": version, "ready": True})
+        raise HttpError(404, f"no route for GET /v2/{'/'.join(parts)}")
+
+    def _infer(self, body: bytes, pinned_version: str | None) -> tuple[int, list[Any], bytes]:
+        started = time.perf_counter()
+        if pinned_version is not None:
+            decision = RouteDecision(pinned_version, "pinned")
+            model = self._model(pinned_version)
+        else:
+            decision = None
+            model = self.models[self.router.state.champion]
+        try:
+            request = parse_infer_request(
+                body,
+                model,
+                max_batch_rows=self.config.max_batch_rows,
+                allow_nan=self.config.allow_nan,
+            )
+        except InferenceRequestError as error:
+            self._count(model.version, "rejected", "invalid")
+            raise HttpError(400, str(error)) from None
+        if decision is None:
+            decision = self.router.route(request.routing_key or request.request_id)
+            model = self.models[decision.version]
+        outputs, answered_by = self._run(model, decision, request.batch, started)
+        payload = encode_infer_response(answered_by, outputs, request.request_id)
+        headers = [
+            *_JSON,
+            (b"x-model-version", answered_by.version.encode()),
+            (
+                b"x-model-variant",
+                (decision.variant if answered_by is model else "champion").encode(),
+            ),
+        ]
+        if decision.shadow is not None:
+            self._shadow(decision.shadow, request.batch)
+        if self.inference_log is not None:
+            self.inference_log.log(
+                answered_by.name, answered_by.version, decision.variant, request.request_id,
+                request.batch, outputs,
+            )  # fmt: skip
+        return 200, headers, payload
+
+    def _run(
+        self, model: OnnxModel, decision: RouteDecision, batch: np.ndarray, started: float
+    ) -> tuple[list[np.ndarray], OnnxModel]:
+        """Run the routed version; a failing challenger falls back to the champion."""
+        try:
+            outputs = model.predict(batch)
+            summary = _output_summary(outputs)
+            if not math.isfinite(summary):
+                raise ValueError("model returned a non-finite output")
+        except Exception as error:  # onnxruntime errors are untyped
+            self._record(model.version, decision.variant, started, failed=True, summary=math.nan)
+            champion = self.models[self.router.state.champion]
+            if model is champion:
+                logger.error("champion %s failed: %s", model.version, error)
+                raise HttpError(500, f"model version {model.version} failed: {error}") from None
+            fallback_started = time.perf_counter()
+            outputs = champion.predict(batch)
+            self._record(
+                champion.version, "champion", fallback_started, failed=False,
+                summary=_output_summary(outputs),
+            )  # fmt: skip
+            return outputs, champion
+        self._record(model.version, decision.variant, started, failed=False, summary=summary)
+        return outputs, model
+
+    def _shadow(self, version: str, batch: np.ndarray) -> None:
+        model = self.models.get(version)
+        if model is None:
+            return
+        started = time.perf_counter()
+        try:
+            summary = _output_summary(model.predict(batch))
+            failed = not math.isfinite(summary)
+        except Exception:  # a failing shadow never affects the caller
+            summary, failed = math.nan, True
+        self._record(version, "shadow", started, failed=failed, summary=summary)
+
+    def _record(
+        self, version: str, variant: str, started: float, *, failed: bool, summary: float
+    ) -> None:
+        elapsed = time.perf_counter() - started
+        name = self.config.model_name
+        self.windows[version].add(time.monotonic(), elapsed, failed, summary)
+        self.metrics.latency.labels(name, version, variant).observe(elapsed)
+        self._count(version, variant, "error" if failed else "ok")
+        if failed:
+            self.metrics.mlserver_failure.labels(name, version).inc()
+        else:
+            self.metrics.mlserver_success.labels(name, version).inc()
+            self.metrics.prediction.labels(name, version).observe(summary)
+
+    def _count(self, version: str, variant: str, status: str) -> None:
+        self.metrics.requests.labels(self.config.model_name, version, variant, status).inc()
+
+    # ---- rollout ------------------------------------------------------------
+    def deploy(self, model: OnnxModel, rollout: RolloutConfig) -> None:
+        """Load ``model`` beside the champion and start rolling it out."""
+        if model.name != self.config.model_name:
+            raise HttpError(400, f"model name {model.name!r} is not {self.config.model_name!r}")
+        champion = self.models[self.router.state.champion]
+        if model.feature_names != champion.feature_names:
+            raise HttpError(
+                409,
+                f"version {model.version} expects features {list(model.feature_names)}; "
+                f"the champion serves {list(champion.feature_names)}",
+            )
+        if model.version == champion.version:
+            raise HttpError(409, f"version {model.version} already is the champion")
+        self.models[model.version] = model
+        self.windows[model.version] = VersionWindow()
+        now = time.monotonic()
+        self.baseline = self.windows[champion.version].stats(now, rollout.policy.window_seconds)
+        self.step_started = now
+        self.router.start(model.version, rollout)
+        logger.info("rolling out %s (%s)", model.version, rollout.strategy.value)
+        self._publish_state()
+
+    def promote(self) -> None:
+        """Finish the rollout now: the challenger becomes champion."""
+        state = self.router.promote()
+        self.metrics.promotions.labels(self.config.model_name, state.champion).inc()
+        self._publish_state()
+
+    def rollback(self, reason: str, metric: str = "manual") -> None:
+        """Take the challenger out of traffic (or revert the last promotion)."""
+        state = self.router.state
+        version = state.challenger or state.champion
+        self.router.rollback(reason)
+        entry = {"version": version, "metric": metric, "reason": reason, "time": time.time()}
+        self.rollback_log.append(entry)
+        self.metrics.rollbacks.labels(self.config.model_name, version, metric).inc()
+        logger.warning("rolled back %s: %s (%s)", version, reason, metric)
+        self._publish_state()
+
+    def evaluate_rollout(self) -> None:
+        """Run one policy check: roll back, advance a step, or wait."""
+        state = self.router.state
+        if state.challenger is None:
+            return
+        policy = state.config.policy
+        now = time.monotonic()
+        challenger = self.windows[state.challenger].stats(now, policy.window_seconds)
+        champion = self.windows[state.champion].stats(now, policy.window_seconds)
+        if champion.requests < policy.min_requests and self.baseline is not None:
+            champion = self.baseline  # blue-green: the champion gets no traffic after the switch
+        judgement = judge(champion, challenger, policy)
+        if judgement.verdict is Verdict.ROLL_BACK:
+            self.rollback(judgement.reason, judgement.metric)
+        elif (
+            judgement.verdict is Verdict.HEALTHY
+            and now - self.step_started >= policy.window_seconds
+        ):
+            before = state.challenger
+            advanced = self.router.advance()
+            self.windows[before].clear()
+            self.step_started = now
+            if advanced.challenger is None:
+                self.metrics.promotions.labels(self.config.model_name, advanced.champion).inc()
+                logger.info("promoted %s to champion", advanced.champion)
+            self._publish_state()
+
+    def describe(self) -> dict[str, Any]:
+        """Rollout state, loaded versions and recorded rollbacks."""
+        state = self.router.state
+        return {
+            "model": self.config.model_name,
+            "champion": state.champion,
+            "challenger": state.challenger,
+            "previous_champion": state.previous_champion,
+            "strategy": state.config.strategy.value if state.challenger else None,
+            "challenger_share": state.challenger_share,
+            "step": state.step_index if state.challenger else None,
+            "steps": state.config.steps if state.challenger else None,
+            "loaded_versions": sorted(self.models),
+            "rollbacks": self.rollback_log[-20:],
+        }
+
+    def _publish_state(self) -> None:
+        state = self.router.state
+        name = self.config.model_name
+        self.metrics.challenger_share.labels(name).set(state.challenger_share)
+        self.metrics.rollout_step.labels(name).set(state.step_index if state.challenger else 0)
+        for version, model in self.models.items():
+            role = (
+                "champion" if version == state.champion
+                else "challenger" if version == state.challenger
+                else "standby"
+            )  # fmt: skip
+            self.metrics.model_info.labels(version).info({"role": role, "sha256": model.sha256})
+
+    async def _policy_loop(self) -> None:
+        while True:
+            window = self.router.state.config.policy.window_seconds
+            await asyncio.sleep(min(1.0, window / 10))
+            try:
+                self.evaluate_rollout()
+            except Exception:  # keep checking even if one evaluation breaks
+                logger.exception("rollout evaluation failed")
+
+    # ---- admin API ----------------------------------------------------------
+    async def _admin(
+        self, method: str, parts: list[str], scope: Scope, receive: Receive
+    ) -> tuple[int, list[Any], bytes]:
+        self._authorize(scope)
+        if method == "GET" and parts == ["state"]:
+            return 200, _JSON, _json(self.describe())
+        if method != "POST" or len(parts) != 1:
+            raise HttpError(404, f"no admin route for {method} /admin/{'/'.join(parts)}")
+        body = await _read_body(scope, receive, 16 * 1024)
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            raise HttpError(400, "admin request body is not valid JSON") from None
+        if not isinstance(request, dict):
+            raise HttpError(400, "admin request body must be a JSON object")
+        if parts == ["deploy"]:
+            self.deploy(*_deploy_request(request, self.config))
+        elif parts == ["promote"]:
+            if self.router.state.challenger is None:
+                raise HttpError(409, "no challenger to promote")
+            self.promote()
+        elif parts == ["rollback"]:
+            state = self.router.state
+            if state.challenger is None and state.previous_champion is None:
+                raise HttpError(409, "nothing to roll back: no challenger and no previous champion")
+            self.rollback(str(request.get("reason", "manual rollback")))
+        else:
+            raise HttpError(404, f"no admin route for POST /admin/{parts[0]}")
+        return 200, _JSON, _json(self.describe())
+
+    def _authorize(self, scope: Scope) -> None:
+        if self._admin_token is None:
+            raise HttpError(
+                403, f"admin API disabled: set {self.config.admin_token_env} to enable it"
+            )
+        supplied = b""
+        for key, value in scope.get("headers", []):
+            if key == b"authorization" and value.startswith(b"Bearer "):
+                supplied = value[7:]
+        if not hmac.compare_digest(supplied, self._admin_token.encode()):
+            raise HttpError(401, "missing or wrong admin token (Authorization: Bearer <token>)")
+
+    # ---- helpers --------------------------------------------------------------
+    def _model(self, version: str) -> OnnxModel:
+        model = self.models.get(version)
+        if model is None:
+            raise HttpError(
+                404, f"model version {version!r} is not loaded; loaded: {sorted(self.models)}"
+            )
+        return model
+
+    def _check_model_name(self, name: str) -> None:
+        if name != self.config.model_name:
+            raise HttpError(
+                404, f"unknown model {name!r}; this server serves {self.config.model_name!r}"
+            )
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self._policy_task = asyncio.create_task(self._policy_loop())
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self._policy_task is not None:
+                    self._policy_task.cancel()
+                if self.inference_log is not None:
+                    self.inference_log.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _deploy_request(
+    request: dict[str, Any], config: ServerConfig
+) -> tuple[OnnxModel, RolloutConfig]:
+    version = request.get("version")
+    path = request.get("path")
+    if not isinstance(version, str) or not version or not isinstance(path, str):
+        raise HttpError(400, "deploy needs 'version' (string) and 'path' (the .onnx file)")
+    try:
+        rollout = RolloutConfig.model_validate(request.get("rollout") or {})
+    except ValueError as error:
+        raise HttpError(400, f"invalid rollout: {error}") from None
+    try:
+        onnx_bytes = Path(path).read_bytes()
+        model = OnnxModel(
+            config.model_name,
+            version,
+            onnx_bytes,
+            expected_sha256=request.get("sha256"),
+            intra_op_threads=config.intra_op_threads,
+        )
+    except OSError as error:
+        raise HttpError(400, f"cannot read model file {path}: {error}") from None
+    except ModelLoadError as error:
+        raise HttpError(400, str(error)) from None
+    if rollout.strategy is Strategy.BLUE_GREEN and len(rollout.steps) > 1:
+        rollout = rollout.model_copy(update={"steps": [1.0]})
+    return model, rollout
+
+
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    for key, value in scope.get("headers", []):
+        if key == b"content-length" and value.isdigit() and int(value) > limit:
+            raise HttpError(413, f"request body of {int(value)} bytes exceeds the limit of {limit}")
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise HttpError(400, "client disconnected before sending the body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise HttpError(413, f"request body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _output_summary(outputs: list[np.ndarray]) -> float:
+    last = outputs[-1]
+    values = last.reshape(last.shape[0], -1)[:, -1] if last.ndim else last
+    return float(np.mean(values))
+
+
+def _json(payload: Any) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def _error_body(message: str) -> bytes:
+    return _json({"error": message})

@@ -1,0 +1,89 @@
+"""Prometheus metrics of the server, in its own registry.
+
+Names follow Prometheus conventions (seconds, ``_total``); MLServer's
+``model_infer_request_success``/``_failure`` counters are exported as well so
+dashboards built for MLServer work unchanged.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    disable_created_metrics,
+)
+
+# One sample per series is enough; the *_created series double the scrape size.
+disable_created_metrics()
+
+LATENCY_BUCKETS = (
+    0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.0, 2.0,
+)  # fmt: skip
+PREDICTION_BUCKETS = (*(round(0.1 * step, 1) for step in range(1, 10)), 1.0, 10.0, 100.0, 1000.0)
+
+
+class ServerMetrics:
+    """Every series the server exports, bound to one registry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        labels = ("model", "version", "variant")
+        self.requests = Counter(
+            "onnx_server_requests",
+            "Inference requests by outcome.",
+            (*labels, "status"),
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "onnx_server_request_latency_seconds",
+            "Time from request parsed to response ready.",
+            labels,
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.prediction = Histogram(
+            "onnx_server_prediction",
+            "Mean of the last output column per request (probability or value).",
+            ("model", "version"),
+            buckets=PREDICTION_BUCKETS,
+            registry=self.registry,
+        )
+        self.mlserver_success = Counter(
+            "model_infer_request_success",
+            "Successful inference requests (MLServer-compatible name).",
+            ("model_name", "model_version"),
+            registry=self.registry,
+        )
+        self.mlserver_failure = Counter(
+            "model_infer_request_failure",
+            "Failed inference requests (MLServer-compatible name).",
+            ("model_name", "model_version"),
+            registry=self.registry,
+        )
+        self.challenger_share = Gauge(
+            "onnx_server_rollout_challenger_share",
+            "Share of traffic the challenger answers (0 without a rollout).",
+            ("model",),
+            registry=self.registry,
+        )
+        self.rollout_step = Gauge(
+            "onnx_server_rollout_step", "Index of the rollout's current traffic step.", ("model",),
+            registry=self.registry,
+        )  # fmt: skip
+        self.rollbacks = Counter(
+            "onnx_server_rollbacks",
+            "Challengers taken out of traffic, by the metric that broke.",
+            ("model", "version", "metric"),
+            registry=self.registry,
+        )
+        self.promotions = Counter(
+            "onnx_server_promotions", "Challengers promoted to champion.", ("model", "version"),
+            registry=self.registry,
+        )  # fmt: skip
+        self.model_info = Info(
+            "onnx_server_model", "Loaded model versions and their roles.", ("version",),
+            registry=self.registry,
+        )  # fmt: skip

@@ -1,0 +1,153 @@
+"""Open Inference Protocol (V2) request parsing and response encoding.
+
+The hot path parses JSON with the stdlib's C decoder straight into a float32
+array and validates it against the model's input metadata: no per-request
+pydantic models. Every rejection is an ``InferenceRequestError`` whose
+message says what was wrong and what was expected; the server turns it into
+HTTP 400 ``{"error": ...}``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from zenml_integrations.onnx.serving.model import OnnxModel
+
+_NUMERIC_DATATYPES = frozenset({"FP32", "FP64", "FP16", "INT8", "INT16", "INT32", "INT64", "UINT8"})
+
+
+class InferenceRequestError(ValueError):
+    """A client sent a request the model cannot answer (HTTP 400)."""
+
+
+@dataclass(frozen=True)
+class InferenceRequest:
+    """A parsed, validated request: the float32 batch and the fields to echo."""
+
+    batch: np.ndarray
+    request_id: str | None
+    routing_key: str | None
+
+
+def parse_infer_request(
+    body: bytes, model: OnnxModel, *, max_batch_rows: int, allow_nan: bool
+) -> InferenceRequest:
+    """Decode a V2 tensor request or a ``records`` request into a model-ready batch."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InferenceRequestError(f"request body is not valid JSON: {error}") from None
+    if not isinstance(payload, dict):
+        raise InferenceRequestError("request body must be a JSON object with 'inputs' or 'records'")
+    request_id = payload.get("id")
+    if request_id is not None and not isinstance(request_id, str):
+        raise InferenceRequestError("'id' must be a string")
+    parameters = payload.get("parameters") or {}
+    routing_key = parameters.get("routing_key") if isinstance(parameters, dict) else None
+    if "inputs" in payload:
+        batch = _tensor_batch(payload["inputs"], model)
+    elif "records" in payload:
+        batch = _records_batch(payload["records"], model)
+    else:
+        raise InferenceRequestError(
+            "request needs 'inputs' (V2 tensors) or 'records' (a list of feature objects)"
+        )
+    rows = batch.shape[0]
+    if rows == 0:
+        raise InferenceRequestError("the batch has no rows")
+    if rows > max_batch_rows:
+        raise InferenceRequestError(f"batch of {rows} rows exceeds the limit of {max_batch_rows}")
+    if not allow_nan and not np.isfinite(batch).all():
+        bad_row, bad_column = (int(index) for index in np.argwhere(~np.isfinite(batch))[0])
+        raise InferenceRequestError(
+            f"non-finite value (NaN or infinity) at row {bad_row}, feature "
+            f"'{model.feature_names[bad_column]}'; this model does not accept missing values"
+        )
+    return InferenceRequest(
+        batch, request_id, routing_key if isinstance(routing_key, str) else None
+    )
+
+
+def _tensor_batch(inputs: Any, model: OnnxModel) -> np.ndarray:
+    if not isinstance(inputs, list) or len(inputs) != 1 or not isinstance(inputs[0], dict):
+        raise InferenceRequestError(
+            f"'inputs' must be a list with one tensor named '{model.input.name}'"
+        )
+    tensor = inputs[0]
+    name = tensor.get("name")
+    if name != model.input.name:
+        raise InferenceRequestError(
+            f"unknown input {name!r}; the model's input is '{model.input.name}'"
+        )
+    datatype = tensor.get("datatype")
+    if datatype not in _NUMERIC_DATATYPES:
+        raise InferenceRequestError(
+            f"input '{name}' has datatype {datatype!r}; send FP32 (or another numeric type)"
+        )
+    shape = tensor.get("shape")
+    if (
+        not isinstance(shape, list)
+        or len(shape) != 2
+        or not all(isinstance(dim, int) and dim >= 0 for dim in shape)
+    ):
+        raise InferenceRequestError(
+            f"input '{name}' shape {shape!r} must be [rows, {model.n_features}]"
+        )
+    if shape[1] != model.n_features:
+        raise InferenceRequestError(
+            f"input '{name}' has {shape[1]} features per row; the model expects {model.n_features}"
+        )
+    try:
+        values = np.asarray(tensor.get("data"), dtype=np.float32)
+    except (ValueError, TypeError) as error:
+        raise InferenceRequestError(f"input '{name}' data is not numeric: {error}") from None
+    if values.size != shape[0] * shape[1]:
+        raise InferenceRequestError(
+            f"input '{name}' has {values.size} values; shape {shape} needs {shape[0] * shape[1]}"
+        )
+    return values.reshape(shape[0], shape[1])
+
+
+def _records_batch(records: Any, model: OnnxModel) -> np.ndarray:
+    if not isinstance(records, list) or not all(isinstance(row, dict) for row in records):
+        raise InferenceRequestError("'records' must be a list of objects mapping feature to value")
+    expected = model.feature_names
+    for index, row in enumerate(records):
+        if len(row) != len(expected) or any(feature not in row for feature in expected):
+            missing = sorted(set(expected) - set(row))
+            extra = sorted(set(row) - set(expected))
+            raise InferenceRequestError(
+                f"record {index}: missing features {missing}, unexpected features {extra}"
+            )
+    try:
+        return np.array(
+            [[row[feature] for feature in expected] for row in records], dtype=np.float32
+        ).reshape(len(records), len(expected))
+    except (ValueError, TypeError) as error:
+        raise InferenceRequestError(f"records hold a non-numeric value: {error}") from None
+
+
+def encode_infer_response(
+    model: OnnxModel, outputs: list[np.ndarray], request_id: str | None
+) -> bytes:
+    """The V2 response: every output tensor, flattened, with its shape."""
+    tensors = [
+        {
+            "name": spec.name,
+            "datatype": spec.datatype,
+            "shape": list(value.shape),
+            "data": value.ravel().tolist(),
+        }
+        for spec, value in zip(model.outputs, outputs, strict=True)
+    ]
+    response: dict[str, Any] = {
+        "model_name": model.name,
+        "model_version": model.version,
+        "outputs": tensors,
+    }
+    if request_id is not None:
+        response["id"] = request_id
+    return json.dumps(response, separators=(",", ":")).encode()
