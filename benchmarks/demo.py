@@ -29,7 +29,8 @@ def run(command: list[str], cwd: Path) -> float:
     completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
     if completed.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{completed.stdout[-3000:]}{completed.stderr[-3000:]}")
+        tail = (completed.stdout + completed.stderr)[-6000:]
+        sys.exit(f"{' '.join(command)} failed:\n{tail}")
     return elapsed
 
 

@@ -251,7 +251,8 @@ class OnnxServer:
         self.models[model.version] = model
         self.windows[model.version] = VersionWindow()
         now = time.monotonic()
-        self.baseline = self.windows[champion.version].stats(now, rollout.policy.window_seconds)
+        recent = self.windows[champion.version].stats(now, rollout.policy.window_seconds)
+        self.baseline = recent if recent.requests >= rollout.policy.min_requests else None
         self.step_started = now
         self.router.start(model.version, rollout)
         logger.info("rolling out %s (%s)", model.version, rollout.strategy.value)
@@ -283,8 +284,17 @@ class OnnxServer:
         now = time.monotonic()
         challenger = self.windows[state.challenger].stats(now, policy.window_seconds)
         champion = self.windows[state.champion].stats(now, policy.window_seconds)
-        if champion.requests < policy.min_requests and self.baseline is not None:
-            champion = self.baseline  # blue-green: the champion gets no traffic after the switch
+        if champion.requests >= policy.min_requests:
+            self.baseline = champion
+        elif self.baseline is not None:
+            # At 100 % or after a blue-green switch the champion gets no traffic:
+            # compare with its last full window instead.
+            champion = self.baseline
+        else:
+            # Never measured: judge the challenger on its error rate alone.
+            champion = WindowStats(
+                policy.min_requests, 0, challenger.p99_latency, math.nan, math.nan
+            )
         judgement = judge(champion, challenger, policy)
         if judgement.verdict is Verdict.ROLL_BACK:
             self.rollback(judgement.reason, judgement.metric)
