@@ -8,4 +8,4 @@ has been registered there from an importable source path. This list is what
 
 from __future__ import annotations
 
-FLAVOR_SOURCES: tuple[str, ...] = ()
+FLAVOR_SOURCES: tuple[str, ...] = ("zenml_integrations.onnx.flavor.OnnxModelDeployerFlavor",)

@@ -10,8 +10,7 @@ from zenml_integrations.catalog import FLAVOR_SOURCES
 
 if TYPE_CHECKING:
     from zenml.client import Client
-    from zenml.enums import StackComponentType
-    from zenml.models import FlavorFilter
+    from zenml.models import FlavorFilter, FlavorRequest
     from zenml.stack.flavor import Flavor
 
 
@@ -33,6 +32,19 @@ class FlavorChange:
     action: FlavorAction
 
 
+def flavor_request(source: str) -> FlavorRequest:
+    """The store model of a flavor, keeping ``source`` as the import path.
+
+    ZenML would resolve the class against the current source root, which
+    turns ``zenml_integrations.onnx.flavor.X`` into ``onnx.flavor.X`` when the
+    CLI runs from inside the package; the dotted path we were given is the
+    one every process can import.
+    """
+    request = load_flavor(source).to_model(integration="custom", is_custom=True)
+    request.source = source
+    return request
+
+
 def load_flavor(source: str) -> Flavor:
     """Import a flavor class from its dotted path and instantiate it."""
     from zenml.utils import source_utils
@@ -45,11 +57,8 @@ def plan_flavors(client: Client, sources: tuple[str, ...] = FLAVOR_SOURCES) -> l
     """Compare each flavor with what the store holds, without changing anything."""
     changes = []
     for source in sources:
-        flavor = load_flavor(source)
-        model = flavor.to_model(integration="custom", is_custom=True)
-        existing = client.zen_store.list_flavors(
-            _flavor_filter(flavor.name, flavor.type.value)
-        ).items
+        model = flavor_request(source)
+        existing = client.zen_store.list_flavors(_flavor_filter(model.name, model.type.value)).items
         if not existing:
             action = FlavorAction.CREATE
         elif (
@@ -58,7 +67,7 @@ def plan_flavors(client: Client, sources: tuple[str, ...] = FLAVOR_SOURCES) -> l
             action = FlavorAction.UNCHANGED
         else:
             action = FlavorAction.UPDATE
-        changes.append(FlavorChange(flavor.name, flavor.type.value, source, action))
+        changes.append(FlavorChange(model.name, model.type.value, source, action))
     return changes
 
 
@@ -70,12 +79,10 @@ def register_flavors(
 
     changes = plan_flavors(client, sources)
     for change in changes:
+        model = flavor_request(change.source)
         if change.action is FlavorAction.CREATE:
-            client.create_flavor(
-                source=change.source, component_type=_component_type(change.component_type)
-            )
+            client.zen_store.create_flavor(flavor=model)
         elif change.action is FlavorAction.UPDATE:
-            model = load_flavor(change.source).to_model(integration="custom", is_custom=True)
             existing = client.zen_store.list_flavors(
                 _flavor_filter(change.name, change.component_type)
             ).items[0]
@@ -84,12 +91,6 @@ def register_flavors(
                 FlavorUpdate(source=model.source, config_schema=model.config_schema),
             )
     return changes
-
-
-def _component_type(value: str) -> StackComponentType:
-    from zenml.enums import StackComponentType
-
-    return StackComponentType(value)
 
 
 def _flavor_filter(name: str, component_type: str) -> FlavorFilter:

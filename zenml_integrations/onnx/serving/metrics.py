@@ -17,7 +17,7 @@ from prometheus_client import (
 )
 
 # One sample per series is enough; the *_created series double the scrape size.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 LATENCY_BUCKETS = (
     0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.0, 2.0,

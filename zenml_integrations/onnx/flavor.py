@@ -1,0 +1,67 @@
+"""The ``onnx`` model deployer flavor: configuration only, cheap to import."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+from zenml.model_deployers.base_model_deployer import (
+    BaseModelDeployerConfig,
+    BaseModelDeployerFlavor,
+)
+
+if TYPE_CHECKING:
+    from zenml_integrations.onnx.model_deployer import OnnxModelDeployer
+
+ONNX_MODEL_DEPLOYER_FLAVOR = "onnx"
+
+
+class OnnxModelDeployerConfig(BaseModelDeployerConfig):
+    """Where and how the ONNX server daemons run."""
+
+    host: str = Field(
+        default="127.0.0.1", description="Interface the servers bind; loopback unless set."
+    )
+    port: int | None = Field(
+        default=None, ge=1, le=65535, description="Fixed port; default: a free port per server."
+    )
+    admin_token_env: str = Field(
+        default="ONNX_SERVER_ADMIN_TOKEN",
+        description="Environment variable holding the admin API token for the servers.",
+    )
+    intra_op_threads: int = Field(default=1, ge=1)
+    max_batch_rows: int = Field(default=4096, ge=1)
+    inference_logging: bool = Field(
+        default=True, description="Write inference logs next to each server's runtime files."
+    )
+
+    @property
+    def is_local(self) -> bool:
+        """The servers run as daemons on this machine."""
+        return True
+
+
+class OnnxModelDeployerFlavor(BaseModelDeployerFlavor):
+    """Serve ONNX models with rollouts and automatic rollback."""
+
+    @property
+    def name(self) -> str:
+        """The flavor name used in stack recipes."""
+        return ONNX_MODEL_DEPLOYER_FLAVOR
+
+    @property
+    def config_class(self) -> type[OnnxModelDeployerConfig]:
+        """The configuration class."""
+        return OnnxModelDeployerConfig
+
+    @property
+    def implementation_class(self) -> type[OnnxModelDeployer]:
+        """The deployer, imported only when a stack uses it."""
+        from zenml_integrations.onnx.model_deployer import OnnxModelDeployer
+
+        return OnnxModelDeployer
+
+    @property
+    def docs_url(self) -> str | None:
+        """No hosted docs yet: the README describes the flavor."""
+        return None

@@ -1,0 +1,117 @@
+"""``OnnxModelDeployer``: ONNX servers as local daemons, managed through ZenML.
+
+ZenML records every deployed service in its store, so ``zenml model-deployer
+models list/describe/delete`` and ``find_model_server`` see servers started by
+any process; ``ensure_running`` restarts one whose daemon died.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import ClassVar, cast
+from uuid import UUID
+
+from zenml.config.global_config import GlobalConfiguration
+from zenml.model_deployers import BaseModelDeployer
+from zenml.services import BaseService, ServiceConfig
+from zenml.services.service import BaseDeploymentService
+from zenml_integrations import __version__
+from zenml_integrations.onnx.flavor import OnnxModelDeployerConfig, OnnxModelDeployerFlavor
+from zenml_integrations.onnx.service import OnnxServerService, OnnxServerServiceConfig
+
+START_TIMEOUT_SECONDS = 60
+
+
+class OnnxModelDeployer(BaseModelDeployer):
+    """Deploys ONNX models to local daemon servers."""
+
+    NAME: ClassVar[str] = "ONNX"
+    FLAVOR: ClassVar[type[OnnxModelDeployerFlavor]] = OnnxModelDeployerFlavor
+
+    @property
+    def config(self) -> OnnxModelDeployerConfig:
+        """The deployer's configuration."""
+        return cast(OnnxModelDeployerConfig, self._config)
+
+    @property
+    def requirements(self) -> set[str]:
+        """Remote images need this package (ZenML only knows its own integrations)."""
+        return {*super().requirements, f"zenml-mlops-kit[onnx]=={__version__}"}
+
+    @property
+    def local_path(self) -> str:
+        """Folder for the servers' runtime files, PID files and inference logs."""
+        return os.path.join(GlobalConfiguration().local_stores_path, str(self.id))
+
+    @staticmethod
+    def get_model_server_info(service_instance: BaseService) -> dict[str, str | None]:
+        """What ``zenml model-deployer models describe`` prints."""
+        service = cast(OnnxServerService, service_instance)
+        return {
+            "PREDICTION_URL": service.prediction_url,
+            "HEALTH_CHECK_URL": service.healthcheck_url,
+            "MODEL_NAME": service.config.model_name,
+            "MODEL_VERSION": service.config.model_version,
+            "MODEL_SHA256": service.config.model_sha256,
+            "SERVICE_PATH": service.status.runtime_path,
+            "DAEMON_PID": str(service.status.pid),
+        }
+
+    def perform_deploy_model(
+        self, id: UUID, config: ServiceConfig, timeout: int = START_TIMEOUT_SECONDS
+    ) -> BaseService:
+        """Start a server daemon for the model described by ``config``."""
+        assert isinstance(config, OnnxServerServiceConfig)
+        config.root_runtime_path = self.local_path
+        config.host = self.config.host
+        if self.config.port is not None:
+            config.port = self.config.port
+        runtime_dir = os.path.join(self.local_path, str(id))
+        config.server_settings = {
+            "admin_token_env": self.config.admin_token_env,
+            "intra_op_threads": self.config.intra_op_threads,
+            "max_batch_rows": self.config.max_batch_rows,
+            **(
+                {"inference_log_dir": os.path.join(runtime_dir, "inference-logs")}
+                if self.config.inference_logging
+                else {}
+            ),
+            **config.server_settings,
+        }
+        service = OnnxServerService(uuid=id, config=config)
+        service.start(timeout=timeout)
+        return service
+
+    def ensure_running(
+        self, service: BaseDeploymentService, timeout: int = START_TIMEOUT_SECONDS
+    ) -> bool:
+        """Restart a server whose daemon is gone; True when it had to be restarted."""
+        service.update_status()
+        if service.is_running:
+            return False
+        service.start(timeout=timeout)
+        return True
+
+    def perform_stop_model(
+        self, service: BaseService, timeout: int = START_TIMEOUT_SECONDS, force: bool = False
+    ) -> BaseService:
+        """Stop the daemon; the model stays registered and can be started again."""
+        service.stop(timeout=timeout, force=force)
+        return service
+
+    def perform_start_model(
+        self, service: BaseService, timeout: int = START_TIMEOUT_SECONDS
+    ) -> BaseService:
+        """Start a stopped server."""
+        service.start(timeout=timeout)
+        return service
+
+    def perform_delete_model(
+        self, service: BaseService, timeout: int = START_TIMEOUT_SECONDS, force: bool = False
+    ) -> None:
+        """Stop the daemon and remove its runtime files."""
+        service.stop(timeout=timeout, force=force)
+        runtime_path = cast(OnnxServerService, service).status.runtime_path
+        if runtime_path:
+            shutil.rmtree(runtime_path, ignore_errors=True)

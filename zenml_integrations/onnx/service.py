@@ -1,0 +1,107 @@
+"""The ONNX server as a ZenML local daemon service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from zenml.models.v2.misc.service import ServiceType
+from zenml.services import (
+    HTTPEndpointHealthMonitor,
+    HTTPEndpointHealthMonitorConfig,
+    LocalDaemonService,
+    LocalDaemonServiceConfig,
+    LocalDaemonServiceEndpoint,
+    LocalDaemonServiceEndpointConfig,
+    ServiceEndpointProtocol,
+)
+from zenml.services.service import BaseDeploymentService
+
+ONNX_SERVICE_TYPE = ServiceType(
+    name="onnx-server",
+    type="model-serving",
+    flavor="onnx",
+    description="ONNX Runtime server with rollouts and automatic rollback",
+)
+
+
+class OnnxServerServiceConfig(LocalDaemonServiceConfig):
+    """One served model: its champion file and the server settings."""
+
+    model_name: str
+    model_version: str
+    model_path: str
+    model_sha256: str
+    host: str = "127.0.0.1"
+    port: int | None = None
+    server_settings: dict[str, Any] = {}
+
+
+class OnnxServerService(LocalDaemonService, BaseDeploymentService):
+    """Runs ``zenml_integrations.onnx.serving`` in a daemon process."""
+
+    SERVICE_TYPE = ONNX_SERVICE_TYPE
+    config: OnnxServerServiceConfig
+    endpoint: LocalDaemonServiceEndpoint
+
+    def __init__(self, config: OnnxServerServiceConfig | dict[str, Any], **attrs: Any) -> None:
+        """Attach an HTTP endpoint whose health check is the OIP readiness route."""
+        if isinstance(config, OnnxServerServiceConfig) and "endpoint" not in attrs:
+            endpoint_config = {
+                "protocol": ServiceEndpointProtocol.HTTP,
+                "ip_address": config.host,
+                **({"port": config.port} if config.port else {}),
+            }
+            attrs["endpoint"] = LocalDaemonServiceEndpoint(
+                config=LocalDaemonServiceEndpointConfig(**endpoint_config),
+                monitor=HTTPEndpointHealthMonitor(
+                    config=HTTPEndpointHealthMonitorConfig(healthcheck_uri_path="v2/health/ready")
+                ),
+            )
+        super().__init__(config=config, **attrs)
+
+    def run(self) -> None:
+        """Serve until stopped; SIGTERM ends the process (uvicorn's own handler)."""
+        import uvicorn
+        from zenml_integrations.onnx.serving.app import OnnxServer
+        from zenml_integrations.onnx.serving.config import ServerConfig
+        from zenml_integrations.onnx.serving.model import OnnxModel
+
+        self.endpoint.prepare_for_start()
+        settings = ServerConfig.model_validate(
+            {
+                **self.config.server_settings,
+                "model_name": self.config.model_name,
+                "host": self.config.host,
+                "port": self.endpoint.status.port,
+            }
+        )
+        champion = OnnxModel(
+            settings.model_name,
+            self.config.model_version,
+            Path(self.config.model_path).read_bytes(),
+            expected_sha256=self.config.model_sha256,
+            intra_op_threads=settings.intra_op_threads,
+        )
+        uvicorn.run(
+            OnnxServer(settings, champion),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+        )
+
+    @property
+    def prediction_url(self) -> str | None:
+        """The OIP inference URL that routes between versions."""
+        uri = self.endpoint.status.uri
+        if not uri:
+            return None
+        return f"{uri.rstrip('/')}/v2/models/{self.config.model_name}/infer"
+
+    @property
+    def healthcheck_url(self) -> str | None:
+        """The OIP readiness URL."""
+        uri = self.endpoint.status.uri
+        return f"{uri.rstrip('/')}/v2/health/ready" if uri else None
