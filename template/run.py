@@ -3,6 +3,7 @@
     python run.py train --env local            # configs/training.yaml + configs/local.yaml
     python run.py train --env staging --no-cache
     python run.py train --sample-rows 2000     # a quick smoke run
+    python run.py deploy                       # serve the registry's champion
 
 The same command runs on any stack; only `zenml stack set` (or
 `make stack STACK=...`) changes where the steps execute.
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from zenml_integrations.run_config import deep_merge, load_layers, write_run_config
+from zenml_integrations.run_config import pipeline_run_config, write_run_config
 
 CONFIGS = Path(__file__).parent / "configs"
 ENVIRONMENTS = ("local", "staging", "production")
@@ -37,15 +38,41 @@ def train(environment: str, no_cache: bool, sample_rows: int | None) -> None:
     """Train, gate and register a model; promote it only if it beats the champion."""
     from pipelines.training import training_pipeline
 
-    config = load_layers(CONFIGS / "training.yaml", CONFIGS / f"{environment}.yaml")
+    overrides: dict[str, Any] = {}
     if sample_rows is not None:
-        config = deep_merge(config, {"parameters": {"source": {"sample_rows": sample_rows}}})
+        overrides["parameters"] = {"source": {"sample_rows": sample_rows}}
     if no_cache:
-        config["enable_cache"] = False
-    run = training_pipeline.with_options(config_path=str(write_run_config(config)))()
+        overrides["enable_cache"] = False
+    run = launch(training_pipeline, "training", environment, overrides)
     click.echo(describe(run))
     if run.status.value != "completed":
         raise SystemExit(1)
+
+
+@cli.command()
+@click.option(
+    "--env", "environment", type=click.Choice(ENVIRONMENTS), default="local", show_default=True
+)
+def deploy(environment: str) -> None:
+    """Serve the registry's champion with the stack's model deployer."""
+    from pipelines.deployment import deployment_pipeline
+
+    run = launch(deployment_pipeline, "deployment", environment, {"enable_cache": False})
+    if run.status.value != "completed":
+        click.echo(f"run {run.name}: {run.status.value}")
+        raise SystemExit(1)
+    deployment = run.steps["deploy_model"].output.load()
+    click.echo(
+        f"run {run.name}: completed\n"
+        f"{deployment['model_name']} v{deployment['version']}: {deployment['outcome']} "
+        f"({deployment['strategy']})\nendpoint: {deployment['prediction_url']}"
+    )
+
+
+def launch(pipeline: Any, name: str, environment: str, overrides: dict[str, Any]) -> Any:
+    """Run ``pipeline`` with configs/<name>.yaml, configs/<environment>.yaml and overrides."""
+    config = pipeline_run_config(CONFIGS, name, environment, overrides)
+    return pipeline.with_options(config_path=str(write_run_config(config)))()
 
 
 def describe(run: Any) -> str:

@@ -53,6 +53,28 @@ def load_layers(*paths: Path) -> dict[str, Any]:
     return merged
 
 
+def pipeline_run_config(
+    configs_dir: Path, pipeline: str, environment: str, overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``<pipeline>.yaml`` + ``<environment>.yaml`` + overrides, as one ZenML run config.
+
+    An environment file applies to every pipeline; its optional ``pipelines``
+    mapping holds what applies to one pipeline only (e.g. a stricter
+    production gate for ``training``).
+
+    Raises:
+        RunConfigError: when a file is missing or malformed.
+    """
+    base = load_layers(configs_dir / f"{pipeline}.yaml")
+    environment_layer = load_layers(configs_dir / f"{environment}.yaml")
+    per_pipeline = environment_layer.pop("pipelines", None) or {}
+    if not isinstance(per_pipeline, dict):
+        raise RunConfigError(f"{environment}.yaml: 'pipelines' must map pipeline names to configs")
+    merged = deep_merge(base, environment_layer)
+    merged = deep_merge(merged, per_pipeline.get(pipeline) or {})
+    return deep_merge(merged, overrides or {})
+
+
 def write_run_config(config: dict[str, Any]) -> Path:
     """Write a merged configuration where ZenML's ``config_path`` can read it."""
     with tempfile.NamedTemporaryFile(

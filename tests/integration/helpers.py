@@ -26,7 +26,8 @@ def run_python(
     )
     output = completed.stdout + completed.stderr
     if expect_success:
-        assert completed.returncode == 0, output[-4000:]
+        errors = [line for line in output.splitlines() if "Error" in line and "│" not in line]
+        assert completed.returncode == 0, "\n".join(errors[:20]) + "\n" + output[-4000:]
     else:
         assert completed.returncode != 0, output[-4000:]
     return completed

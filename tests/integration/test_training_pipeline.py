@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 import yaml
 from zenml_integrations.training.sample_data import generate_sample
 
-from tests.integration.helpers import REPO_ROOT, mlops_kit, run_python
+from tests.integration.helpers import run_python
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -67,19 +66,6 @@ print(json.dumps({
     "runs": [[str(r.id), r.status.value] for r in runs],
 }))
 """
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A minimal project tree that runs the repository's own pipeline code."""
-    root = tmp_path / "project"
-    (root / "configs").mkdir(parents=True)
-    for folder in ("steps", "pipelines", "stacks"):
-        (root / folder).symlink_to(REPO_ROOT / folder)
-    shutil.copy(REPO_ROOT / "template" / "run.py", root / "run.py")
-    (root / "configs" / "local.yaml").write_text("# cache by default\n")
-    mlops_kit("stack", "apply", "stacks/local.yaml", cwd=root)
-    return root
 
 
 def _train(project: Path, config: dict[str, Any], *extra: str, succeed: bool = True) -> str:

@@ -249,3 +249,51 @@ def _signature_text(signature: dict[str, Any]) -> str:
 
 def _quoted(name: str) -> str:
     return name.replace("'", "\\'")
+
+
+@dataclass(frozen=True)
+class RegisteredModelFile:
+    """An ONNX file fetched from the registry, with what the registry says about it."""
+
+    name: str
+    version: str
+    semver: str
+    onnx_bytes: bytes
+    onnx_sha256: str
+    input_signature: dict[str, Any]
+
+
+def fetch_onnx_model(client: MlflowClient, model_name: str, alias: str) -> RegisteredModelFile:
+    """Download the ONNX file of the version an alias points at.
+
+    Raises:
+        RegistryError: when the alias is unset or the version lacks the tags the
+            training pipeline writes.
+    """
+    import tempfile
+    from pathlib import Path
+
+    import mlflow
+
+    version = version_by_alias(client, model_name, alias)
+    if version is None:
+        raise RegistryError(
+            f"registered model {model_name!r} has no {alias!r} alias: run the training pipeline"
+        )
+    missing = [tag for tag in (ONNX_SHA256_TAG, SIGNATURE_TAG) if tag not in version.tags]
+    if missing:
+        raise RegistryError(f"{model_name} v{version.version} lacks the tags {missing}")
+    location = _registered(client, version, newly_registered=False).artifact_location
+    with tempfile.TemporaryDirectory() as scratch:
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"{location}/model.onnx", dst_path=scratch
+        )
+        onnx_bytes = Path(local).read_bytes()
+    return RegisteredModelFile(
+        name=model_name,
+        version=str(version.version),
+        semver=version.tags.get(SEMVER_TAG, ""),
+        onnx_bytes=onnx_bytes,
+        onnx_sha256=version.tags[ONNX_SHA256_TAG],
+        input_signature=json.loads(version.tags[SIGNATURE_TAG]),
+    )

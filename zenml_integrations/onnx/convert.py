@@ -14,7 +14,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from zenml_integrations.onnx.errors import OnnxConversionError, OnnxParityError
+from zenml_integrations.onnx.errors import (
+    OnnxArtifactMismatch,
+    OnnxConversionError,
+    OnnxParityError,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -175,4 +179,28 @@ def enforce_parity(report: ParityReport) -> None:
             f"max |sklearn - onnx| = {report.max_abs_diff:.3g}, "
             f"{report.label_mismatches} label mismatches. "
             "The ONNX model is not registered; check the converter for this estimator."
+        )
+
+
+def verify_artifact(
+    onnx_bytes: bytes, expected_sha256: str, expected_signature: dict[str, object]
+) -> None:
+    """Refuse a model file that is not byte-for-byte what the registry recorded.
+
+    Raises:
+        OnnxArtifactMismatch: naming the checksum or signature that differs.
+    """
+    import hashlib
+
+    actual_sha256 = hashlib.sha256(onnx_bytes).hexdigest()
+    if actual_sha256 != expected_sha256:
+        raise OnnxArtifactMismatch(
+            f"ONNX checksum mismatch: registry says sha256 {expected_sha256}, the file has "
+            f"{actual_sha256}; the artifact was changed after registration"
+        )
+    actual_signature = input_signature(onnx_bytes)
+    if actual_signature != expected_signature:
+        raise OnnxArtifactMismatch(
+            f"ONNX input signature {actual_signature} differs from the registered "
+            f"{expected_signature}"
         )

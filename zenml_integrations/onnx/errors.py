@@ -9,5 +9,9 @@ class OnnxConversionError(OnnxError):
     """skl2onnx could not convert the model."""
 
 
+class OnnxArtifactMismatch(OnnxError):
+    """A model file differs from what the registry recorded for it."""
+
+
 class OnnxParityError(OnnxError):
     """The ONNX model's outputs differ from scikit-learn's beyond the tolerance."""

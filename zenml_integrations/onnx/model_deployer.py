@@ -8,12 +8,14 @@ any process; ``ensure_running`` restarts one whose daemon died.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from typing import ClassVar, cast
 from uuid import UUID
 
 from zenml.config.global_config import GlobalConfiguration
 from zenml.model_deployers import BaseModelDeployer
+from zenml.models.v2.misc.service import ServiceType
 from zenml.services import BaseService, ServiceConfig
 from zenml.services.service import BaseDeploymentService
 from zenml_integrations import __version__
@@ -21,6 +23,17 @@ from zenml_integrations.onnx.flavor import OnnxModelDeployerConfig, OnnxModelDep
 from zenml_integrations.onnx.service import OnnxServerService, OnnxServerServiceConfig
 
 START_TIMEOUT_SECONDS = 60
+
+
+def _ensure_token_file(model_dir: str) -> str:
+    """A random admin token, readable only by this user, created once per model."""
+    path = os.path.join(model_dir, "admin-token")
+    if not os.path.isfile(path):
+        os.makedirs(model_dir, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    return path
 
 
 class OnnxModelDeployer(BaseModelDeployer):
@@ -58,30 +71,66 @@ class OnnxModelDeployer(BaseModelDeployer):
             "DAEMON_PID": str(service.status.pid),
         }
 
-    def perform_deploy_model(
-        self, id: UUID, config: ServiceConfig, timeout: int = START_TIMEOUT_SECONDS
+    def deploy_model(
+        self,
+        config: ServiceConfig,
+        service_type: ServiceType,
+        replace: bool = False,
+        continuous_deployment_mode: bool = False,
+        timeout: int = START_TIMEOUT_SECONDS,
     ) -> BaseService:
-        """Start a server daemon for the model described by ``config``."""
+        """Complete the service config from the deployer's settings, then deploy.
+
+        ZenML stores the config before ``perform_deploy_model`` runs and never
+        updates it, so everything a restarted server needs is filled in here.
+        """
         assert isinstance(config, OnnxServerServiceConfig)
+        model_dir = os.path.join(self.local_path, config.model_name)
         config.root_runtime_path = self.local_path
         config.host = self.config.host
         if self.config.port is not None:
             config.port = self.config.port
-        runtime_dir = os.path.join(self.local_path, str(id))
         config.server_settings = {
             "admin_token_env": self.config.admin_token_env,
+            "admin_token_file": _ensure_token_file(model_dir),
             "intra_op_threads": self.config.intra_op_threads,
             "max_batch_rows": self.config.max_batch_rows,
             **(
-                {"inference_log_dir": os.path.join(runtime_dir, "inference-logs")}
+                {"inference_log_dir": os.path.join(model_dir, "inference-logs")}
                 if self.config.inference_logging
                 else {}
             ),
             **config.server_settings,
         }
+        return super().deploy_model(
+            config, service_type, replace, continuous_deployment_mode, timeout
+        )
+
+    def perform_deploy_model(
+        self, id: UUID, config: ServiceConfig, timeout: int = START_TIMEOUT_SECONDS
+    ) -> BaseService:
+        """Start a server daemon for the model described by ``config``."""
+        assert isinstance(config, OnnxServerServiceConfig)
         service = OnnxServerService(uuid=id, config=config)
         service.start(timeout=timeout)
         return service
+
+    @staticmethod
+    def admin_token(service: BaseService) -> str:
+        """The token a client sends to this server's admin API.
+
+        Raises:
+            RuntimeError: when the server was deployed without a token file.
+        """
+        settings = cast(OnnxServerService, service).config.server_settings
+        token_env = settings.get("admin_token_env", "")
+        if os.environ.get(token_env):
+            return os.environ[token_env]
+        token_file = settings.get("admin_token_file")
+        if not token_file or not os.path.isfile(token_file):
+            raise RuntimeError(f"server {service.uuid} has no admin token file; redeploy it")
+        with open(token_file, encoding="utf-8") as handle:
+            return handle.read().strip()
 
     def ensure_running(
         self, service: BaseDeploymentService, timeout: int = START_TIMEOUT_SECONDS

@@ -66,7 +66,9 @@ class OnnxServer:
             if config.inference_log_dir is not None
             else None
         )
-        self._admin_token = os.environ.get(config.admin_token_env) or None
+        self._admin_token = os.environ.get(config.admin_token_env) or _read_token(
+            config.admin_token_file
+        )
         self._policy_task: asyncio.Task[None] | None = None
         self._publish_state()
 
@@ -383,7 +385,9 @@ class OnnxServer:
     def _authorize(self, scope: Scope) -> None:
         if self._admin_token is None:
             raise HttpError(
-                403, f"admin API disabled: set {self.config.admin_token_env} to enable it"
+                403,
+                f"admin API disabled: set {self.config.admin_token_env} or admin_token_file "
+                "to enable it",
             )
         supplied = b""
         for key, value in scope.get("headers", []):
@@ -468,6 +472,12 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _read_token(path: Path | None) -> str | None:
+    if path is None or not path.is_file():
+        return None
+    return path.read_text(encoding="utf-8").strip() or None
 
 
 def _output_summary(outputs: list[np.ndarray]) -> float:

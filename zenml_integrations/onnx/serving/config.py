@@ -81,11 +81,11 @@ class ServerConfig(BaseModel):
         default="ONNX_SERVER_ADMIN_TOKEN",
         description="Environment variable with the admin API token; unset disables the admin API.",
     )
+    admin_token_file: Path | None = Field(
+        default=None, description="File holding the admin token, read when the variable is unset."
+    )
     inference_log_dir: Path | None = None
     inference_log_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
-    state_dir: Path | None = Field(
-        default=None, description="Where deployed models and the rollout state survive restarts."
-    )
 
     @model_validator(mode="after")
     def _safe_bind(self) -> ServerConfig:

@@ -1,0 +1,18 @@
+"""Deployment: serve the registry's champion, rolling it out against the current one."""
+
+from __future__ import annotations
+
+from zenml import pipeline
+from zenml_integrations.onnx.serving.config import RolloutConfig
+
+from steps.deployment import deploy_model
+
+DEFAULT_ROLLOUT = RolloutConfig()
+
+
+@pipeline(enable_cache=False)
+def deployment_pipeline(
+    model_name: str, rollout: RolloutConfig = DEFAULT_ROLLOUT, wait_seconds: float = 0.0
+) -> None:
+    """Deploy or roll out; the server promotes or rolls back from live metrics."""
+    deploy_model(model_name=model_name, rollout=rollout, wait_seconds=wait_seconds)

@@ -1,0 +1,73 @@
+"""Deploy the registry's champion to the stack's ONNX model deployer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+from mlflow import MlflowClient
+from zenml import log_metadata, step
+from zenml_integrations.mlflow.registry import CHAMPION, fetch_onnx_model
+from zenml_integrations.onnx.admin_client import AdminClient
+from zenml_integrations.onnx.convert import verify_artifact
+from zenml_integrations.onnx.model_deployer import OnnxModelDeployer
+from zenml_integrations.onnx.service import OnnxServerService, OnnxServerServiceConfig
+from zenml_integrations.onnx.serving.config import RolloutConfig
+
+
+@step(experiment_tracker=True, enable_cache=False)
+def deploy_model(
+    model_name: str, rollout: RolloutConfig, wait_seconds: float = 0.0
+) -> Annotated[dict[str, Any], "deployment"]:
+    """Serve the registry's champion; roll it out against what is serving now.
+
+    The ONNX file must match the checksum and input signature the registry
+    recorded, or nothing changes. With no server yet, the champion is served
+    directly; otherwise it becomes the challenger of a rollout that the
+    server promotes or rolls back by itself.
+    """
+    registered = fetch_onnx_model(MlflowClient(), model_name, CHAMPION)
+    verify_artifact(registered.onnx_bytes, registered.onnx_sha256, registered.input_signature)
+    deployer = cast(OnnxModelDeployer, OnnxModelDeployer.get_active_model_deployer())
+    model_path = Path(deployer.local_path) / "models" / f"{registered.onnx_sha256}.onnx"
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    if not model_path.exists():
+        model_path.write_bytes(registered.onnx_bytes)
+
+    services = deployer.find_model_server(model_name=model_name)
+    if not services:
+        config = OnnxServerServiceConfig(
+            model_name=model_name,
+            model_version=registered.version,
+            model_path=str(model_path),
+            model_sha256=registered.onnx_sha256,
+        )
+        service = cast(
+            OnnxServerService,
+            deployer.deploy_model(config, service_type=OnnxServerService.SERVICE_TYPE),
+        )
+        outcome = "deployed"
+    else:
+        service = cast(OnnxServerService, services[0])
+        deployer.ensure_running(service)
+        admin = AdminClient(service.endpoint.status.uri or "", deployer.admin_token(service))
+        if admin.state()["champion"] == registered.version:
+            outcome = "already_serving"
+        else:
+            admin.deploy(
+                registered.version,
+                str(model_path),
+                registered.onnx_sha256,
+                rollout.model_dump(mode="json"),
+            )
+            outcome = admin.wait_for_outcome(registered.version, wait_seconds)
+    deployment = {
+        "model_name": model_name,
+        "version": registered.version,
+        "semver": registered.semver,
+        "outcome": outcome,
+        "prediction_url": service.prediction_url,
+        "strategy": rollout.strategy.value,
+    }
+    log_metadata({"deployment": deployment})
+    return deployment

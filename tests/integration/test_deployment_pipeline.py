@@ -1,0 +1,129 @@
+"""Train, then deploy with the deployment pipeline to the local ONNX deployer."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+import yaml
+from zenml_integrations.training.sample_data import generate_sample
+
+from tests.integration.helpers import run_python
+from tests.integration.test_training_pipeline import BASE_CONFIG, _train
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+# A deliberately weak first champion, so that BASE_CONFIG's model beats it.
+WEAK_CONFIG = copy.deepcopy(BASE_CONFIG)
+WEAK_CONFIG["parameters"]["model"] = {
+    "family": "random_forest",
+    "params": {"n_estimators": 2, "max_depth": 1},
+}
+
+DEPLOYMENT_CONFIG: dict[str, Any] = {
+    "parameters": {
+        "model_name": "churn",
+        "wait_seconds": 0,
+        "rollout": {"strategy": "canary", "steps": [0.5, 1.0]},
+    }
+}
+
+SERVERS_QUERY = """
+import json
+from zenml.client import Client
+deployer = Client().active_stack.model_deployer
+for service in deployer.find_model_server(model_name="churn"):
+    deployer.delete_model_server(service.uuid)
+print(json.dumps({"deleted": True}))
+"""
+
+
+def _deploy(project: Path, succeed: bool = True) -> str:
+    (project / "configs" / "deployment.yaml").write_text(yaml.safe_dump(DEPLOYMENT_CONFIG))
+    completed = run_python("run.py", "deploy", cwd=project, expect_success=succeed)
+    return completed.stdout + completed.stderr
+
+
+def _endpoint(output: str) -> str:
+    return next(line for line in output.splitlines() if line.startswith("endpoint: "))[10:]
+
+
+def test_given_a_champion_when_deployed_then_it_serves_and_a_new_champion_is_rolled_out(
+    project: Path,
+) -> None:
+    training = _train(project, WEAK_CONFIG)
+    onnx_path = Path(
+        next(line for line in training.splitlines() if line.startswith("onnx file: "))
+        .removeprefix("onnx file: ")
+        .removeprefix("file://")
+    )
+    try:
+        first = _deploy(project)
+        assert "churn v1: deployed (canary)" in first
+        endpoint = _endpoint(first)
+        assert endpoint.startswith("http://127.0.0.1:")
+        frame = generate_sample(200).drop(columns=["customer_id", "event_timestamp", "churned"])
+        rows = frame.to_numpy(np.float32)
+        tensor = {"name": "input", "shape": list(rows.shape), "datatype": "FP32"}
+        request = {"id": "e2e", "inputs": [{**tensor, "data": rows.ravel().tolist()}]}
+        answer = httpx.post(endpoint, json=request, timeout=10).json()
+        assert answer["model_version"] == "1"
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(onnx_path.read_bytes(), providers=["CPUExecutionProvider"])
+        expected = session.run(["probabilities"], {"input": rows})[0]
+        served = {output["name"]: output for output in answer["outputs"]}["probabilities"]
+        np.testing.assert_allclose(
+            np.asarray(served["data"], np.float32).reshape(expected.shape), expected, atol=1e-6
+        )
+
+        assert "churn v1: already_serving" in _deploy(project)
+
+        assert "champion: v2" in _train(project, BASE_CONFIG)
+        rollout = _deploy(project)
+        assert "churn v2: in_progress (canary)" in rollout
+        state = httpx.get(endpoint.split("/v2/")[0] + "/v2/models", timeout=10).json()
+        assert state["champion"] == "1"
+        assert state["challenger"] == "2"
+        assert state["challenger_share"] == 0.5
+    finally:
+        script = project / "cleanup.py"
+        script.write_text(SERVERS_QUERY)
+        run_python(str(script), cwd=project)
+
+
+def test_given_a_tampered_onnx_file_when_deployed_then_refused_and_champion_keeps_serving(
+    project: Path,
+) -> None:
+    _train(project, WEAK_CONFIG)
+    try:
+        endpoint = _endpoint(_deploy(project))
+        retrained = _train(project, BASE_CONFIG)
+        assert "champion: v2" in retrained, retrained[-1500:]
+        onnx_v2 = Path(
+            next(line for line in retrained.splitlines() if line.startswith("onnx file: "))
+            .removeprefix("onnx file: ")
+            .removeprefix("file://")
+        )
+        onnx_v2.write_bytes(onnx_v2.read_bytes() + b"tampered")
+
+        refused = _deploy(project, succeed=False)
+        assert "ONNX checksum mismatch" in refused
+        state = httpx.get(endpoint.split("/v2/")[0] + "/v2/models", timeout=10).json()
+        assert state["champion"] == "1"
+        assert state["challenger"] is None
+    finally:
+        script = project / "cleanup.py"
+        script.write_text(SERVERS_QUERY)
+        run_python(str(script), cwd=project)
+
+
+def test_given_no_champion_when_deployed_then_the_run_fails_with_a_clear_message(
+    project: Path,
+) -> None:
+    output = _deploy(project, succeed=False)
+    assert "has no 'champion' alias: run the training pipeline" in output
