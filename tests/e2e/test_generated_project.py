@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import copier
+import httpx
 import pytest
 
 from tests.conftest import REPO_ROOT
@@ -29,6 +30,20 @@ print(json.dumps({
     "champion_tags": dict(champion.tags),
 }))
 """
+
+
+STOP_SERVERS = """
+from zenml.client import Client
+deployer = Client().active_stack.model_deployer
+for service in deployer.find_model_server():
+    deployer.delete_model_server(service.uuid)
+"""
+
+FEATURES = [
+    "tenure_months", "contract_months", "num_products", "monthly_charges", "total_charges",
+    "discount_rate", "support_calls_90d", "payment_failures_90d", "days_since_last_login",
+    "avg_session_minutes", "age",
+]  # fmt: skip
 
 
 def _uv() -> str:
@@ -90,3 +105,23 @@ def test_given_default_answers_when_generated_then_project_tests_and_training_pa
     assert state["champion"] == "1"
     assert state["champion_tags"]["data_rows.train"] == "48000"
     assert len(state["champion_tags"]["onnx_sha256"]) == 64
+
+    try:
+        deploy_output = _make(project, "deploy")
+        assert "churn_model v1: deployed" in deploy_output
+        endpoint = next(
+            line for line in deploy_output.splitlines() if line.startswith("endpoint: ")
+        ).removeprefix("endpoint: ")
+        answer = httpx.post(
+            endpoint,
+            json={"records": [dict.fromkeys(FEATURES, 1.0)], "id": "from-e2e"},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["model_version"] == "1"
+        assert answer.json()["id"] == "from-e2e"
+    finally:
+        (project / "stop_servers.py").write_text(STOP_SERVERS)
+        subprocess.run(
+            [_uv(), "run", "python", "stop_servers.py"], cwd=project, timeout=300, check=True
+        )
