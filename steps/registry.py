@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Any
 
 from mlflow import MlflowClient
@@ -10,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from zenml import get_step_context, log_metadata, step
 from zenml_integrations.mlflow.registry import promote_if_better, register_onnx_model
 from zenml_integrations.onnx.convert import input_signature
+from zenml_integrations.onnx.triton import write_triton_repository
 
 
 class QualityGate(BaseModel):
@@ -33,6 +37,8 @@ def register_model(
 ) -> Annotated[dict[str, Any], "registered_version"]:
     """Register the parity-checked ONNX model with lineage tags; alias it ``challenger``."""
     context = get_step_context()
+    triton_root = Path(tempfile.mkdtemp(prefix="triton-"))
+    write_triton_repository(onnx_model, triton_root / "triton", model_name)
     registered = register_onnx_model(
         MlflowClient(),
         model_name=model_name,
@@ -46,7 +52,9 @@ def register_model(
             "zenml_run_name": context.pipeline_run.name,
             "onnx_parity_max_abs_diff": str(onnx_parity["max_abs_diff"]),
         },
+        extra_artifacts=triton_root,
     )
+    shutil.rmtree(triton_root, ignore_errors=True)
     log_metadata({"registered_version": asdict(registered)})
     return asdict(registered)
 

@@ -100,6 +100,9 @@ def test_given_good_data_when_trained_then_champion_has_lineage_and_rerun_is_ide
     onnx_line = next(line for line in output.splitlines() if line.startswith("onnx file: "))
     onnx_path = Path(onnx_line.removeprefix("onnx file: ").removeprefix("file://"))
     assert hashlib.sha256(onnx_path.read_bytes()).hexdigest() == tags["onnx_sha256"]
+    triton = onnx_path.parent / "triton" / "churn"
+    assert (triton / "1" / "model.onnx").read_bytes() == onnx_path.read_bytes()
+    assert 'platform: "onnxruntime_onnx"' in (triton / "config.pbtxt").read_text()
 
     rerun = _train(project, BASE_CONFIG)
     assert "identical model already registered" in rerun

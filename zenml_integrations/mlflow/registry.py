@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zenml_integrations.training.metrics import HIGHER_IS_BETTER
@@ -75,11 +76,13 @@ def register_onnx_model(
     signature: dict[str, Any],
     metrics: dict[str, float],
     lineage: dict[str, str],
+    extra_artifacts: Path | None = None,
 ) -> RegisteredVersion:
     """Log the ONNX model to the active MLflow run, register it, point ``challenger`` at it.
 
     Registering the same ONNX bytes twice (a cached or repeated run) returns
-    the existing version instead of adding a duplicate.
+    the existing version instead of adding a duplicate. Files in
+    ``extra_artifacts`` (e.g. a Triton layout) are stored beside ``model.onnx``.
 
     Raises:
         RegistryError: when no MLflow run is active (the step has no experiment tracker).
@@ -117,6 +120,8 @@ def register_onnx_model(
         save_as_external_data=False,
         pip_requirements=[f"onnx=={onnx.__version__}", f"onnxruntime=={_onnxruntime_version()}"],
     )
+    if extra_artifacts is not None:
+        client.log_model_artifacts(model_info.model_id, str(extra_artifacts))
     tags = {
         SEMVER_TAG: semver,
         SIGNATURE_TAG: _signature_text(signature),
@@ -271,7 +276,6 @@ def fetch_onnx_model(client: MlflowClient, model_name: str, alias: str) -> Regis
             training pipeline writes.
     """
     import tempfile
-    from pathlib import Path
 
     import mlflow
 

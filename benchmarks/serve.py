@@ -1,0 +1,232 @@
+"""Throughput and latency of our ONNX server vs `mlflow models serve`, same model, same load.
+
+    make bench-serve        # or: uv run python benchmarks/serve.py [--seconds 10]
+
+Trains a 100-tree random forest on the bundled sample, saves it as an MLflow
+scikit-learn model and as ONNX, starts both servers on 127.0.0.1 pinned to
+CPU 0, and drives each with Debian's `wrk` pinned to CPU 1 (same connections,
+same duration) at batch 1 and batch 64. In-process single-thread onnxruntime
+is measured as the upper limit. Needs `wrk` (apt-get install wrk) and Linux
+`taskset`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from zenml_integrations.onnx.convert import convert_to_onnx, run_onnx  # noqa: E402
+from zenml_integrations.training.dataset import DatasetSchema, check_table  # noqa: E402
+from zenml_integrations.training.models import ModelSpec, build_estimator  # noqa: E402
+from zenml_integrations.training.sample_data import generate_sample  # noqa: E402
+
+from benchmarks.loadgen import LoadResult, run_fixed_rate  # noqa: E402
+
+SCHEMA = DatasetSchema(
+    problem_type="binary_classification",
+    target_column="churned",
+    entity_column="customer_id",
+    timestamp_column="event_timestamp",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(url: str, timeout: float = 120) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not become ready")
+
+
+def wrk(url: str, body: str, seconds: int, connections: int) -> dict[str, float]:
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    script.write_text(
+        'wrk.method = "POST"\n'
+        f"wrk.body = {json.dumps(body)}\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        "done = function(summary, latency, requests)\n"
+        '  io.write(string.format("RESULT %d %d %d %f %f\\n", summary.requests,'
+        " summary.errors.status + summary.errors.connect + summary.errors.read +"
+        " summary.errors.write + summary.errors.timeout, summary.duration,"
+        " latency:percentile(50), latency:percentile(99)))\n"
+        "end\n"
+    )
+    output = subprocess.run(
+        ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s",
+         str(script), url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    script.unlink()
+    match = re.search(r"RESULT (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+)", output)
+    if match is None:
+        raise RuntimeError(output)
+    requests, errors, duration_us, p50_us, p99_us = match.groups()
+    return {
+        "rps": int(requests) / (int(duration_us) / 1e6),
+        "errors": int(errors),
+        "p50_ms": float(p50_us) / 1e3,
+        "p99_ms": float(p99_us) / 1e3,
+    }
+
+
+def run_in_other_cpu(port: int, body: str, *, rate: float, seconds: float) -> LoadResult:
+    """The open-loop generator in a child process pinned to CPU 1."""
+    with multiprocessing.get_context("fork").Pool(1, initializer=os.sched_setaffinity,
+                                                   initargs=(0, {1})) as pool:  # fmt: skip
+        return pool.apply(
+            run_fixed_rate,
+            ("127.0.0.1", port, "/v2/models/churn/infer", body.encode()),
+            {"rate": rate, "seconds": seconds},
+        )
+
+
+def raw_onnxruntime(onnx_bytes: bytes, rows: np.ndarray, seconds: float) -> float:
+    """Rows per second of single-thread in-process onnxruntime at this batch size."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
+    names = [output.name for output in session.get_outputs()]
+    feed = {"input": rows}
+    count = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        session.run(names, feed)
+        count += 1
+    return count * len(rows) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    arguments = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: apt-get install wrk")
+
+    import mlflow.sklearn
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+    frame = generate_sample(60_000)
+    features = check_table(frame, SCHEMA)
+    model = build_estimator(
+        ModelSpec(family="random_forest", params={"n_estimators": 100}), SCHEMA.problem_type
+    ).fit(frame[features], frame[SCHEMA.target_column])
+    model.steps[-1][1].set_params(n_jobs=1)  # serving-time prediction on one core, like ONNX
+    onnx_bytes = convert_to_onnx(model, features, SCHEMA.problem_type)
+    onnx_path = workdir / "model.onnx"
+    onnx_path.write_bytes(onnx_bytes)
+    mlflow_path = workdir / "mlflow-model"
+    mlflow.sklearn.save_model(model, str(mlflow_path), serialization_format="cloudpickle")
+
+    sample = frame[features].to_numpy(np.float32)
+    batches = {1: sample[:1], 64: sample[:64]}
+    expected = run_onnx(onnx_bytes, batches[64])["probabilities"]
+    ours_port, mlflow_port = free_port(), free_port()
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    servers = [
+        subprocess.Popen(
+            ["taskset", "-c", "0", sys.executable, "-m", "zenml_integrations.onnx.serving",
+             "--model", str(onnx_path), "--version", "1", "--model-name", "churn",
+             "--port", str(ours_port)],
+            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ),
+        subprocess.Popen(
+            ["taskset", "-c", "0", sys.executable, "-m", "mlflow", "models", "serve", "-m",
+             str(mlflow_path), "--env-manager", "local", "--host", "127.0.0.1", "--port",
+             str(mlflow_port), "--workers", "1"],
+            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ),
+    ]  # fmt: skip
+    try:
+        wait_ready(f"http://127.0.0.1:{ours_port}/v2/health/ready")
+        wait_ready(f"http://127.0.0.1:{mlflow_port}/ping")
+        import httpx
+
+        check = httpx.post(
+            f"http://127.0.0.1:{ours_port}/v2/models/churn/infer",
+            json={"inputs": [{"name": "input", "shape": [64, len(features)], "datatype": "FP32",
+                              "data": batches[64].ravel().tolist()}]},
+        ).json()  # fmt: skip
+        served = np.asarray(check["outputs"][1]["data"], np.float32).reshape(expected.shape)
+        assert np.allclose(served, expected), "our server disagrees with onnxruntime"
+
+        results: dict[tuple[str, int], dict[str, float]] = {}
+        ours_bodies: dict[int, str] = {}
+        for rows, batch in batches.items():
+            tensor = {"name": "input", "shape": list(batch.shape), "datatype": "FP32"}
+            ours_body = json.dumps({"inputs": [{**tensor, "data": batch.ravel().tolist()}]})
+            ours_bodies[rows] = ours_body
+            mlflow_body = json.dumps(
+                {"dataframe_split": {"columns": features, "data": batch.tolist()}}
+            )
+            results[("ours", rows)] = wrk(
+                f"http://127.0.0.1:{ours_port}/v2/models/churn/infer",
+                ours_body, arguments.seconds, arguments.connections,
+            )  # fmt: skip
+            results[("mlflow", rows)] = wrk(
+                f"http://127.0.0.1:{mlflow_port}/invocations",
+                mlflow_body, arguments.seconds, arguments.connections,
+            )  # fmt: skip
+        fixed_rate = run_in_other_cpu(
+            ours_port, ours_bodies[1], rate=1000, seconds=arguments.seconds
+        )
+        raw = {rows: raw_onnxruntime(onnx_bytes, batch, 3.0) for rows, batch in batches.items()}
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    print(f"model: random forest, 100 trees, {len(features)} features; "
+          f"{arguments.connections} connections, {arguments.seconds} s per run; "
+          "servers on CPU 0, wrk on CPU 1")  # fmt: skip
+    print(f"{'server':<10}{'batch':>6}{'req/s':>10}{'rows/s':>11}{'p50 ms':>9}{'p99 ms':>9}"
+          f"{'errors':>8}")  # fmt: skip
+    for (name, rows), result in results.items():
+        rps, p50, p99 = result["rps"], result["p50_ms"], result["p99_ms"]
+        print(f"{name:<10}{rows:>6}{rps:>10.0f}{rps * rows:>11.0f}"
+              f"{p50:>9.2f}{p99:>9.2f}{result['errors']:>8.0f}")  # fmt: skip
+    for rows in batches:
+        print(f"{'raw ort':<10}{rows:>6}{raw[rows] / rows:>10.0f}{raw[rows]:>11.0f}"
+              f"{'':>9}{'':>9}{'':>8}")  # fmt: skip
+    print(f"ours at a fixed {fixed_rate.achieved_rps:.0f} req/s (batch 1, open loop): "
+          f"p50 {fixed_rate.p50_ms:.2f} ms, p99 {fixed_rate.p99_ms:.2f} ms, "
+          f"errors {fixed_rate.errors}")  # fmt: skip
+    for rows in batches:
+        ours, theirs = results[("ours", rows)], results[("mlflow", rows)]
+        print(f"batch {rows}: ours/mlflow throughput {ours['rps'] / theirs['rps']:.1f}x, "
+              f"ours rows/s vs raw onnxruntime {ours['rps'] * rows / raw[rows]:.2f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
