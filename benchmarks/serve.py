@@ -152,12 +152,20 @@ def main() -> None:
     batches = {1: sample[:1], 64: sample[:64]}
     expected = run_onnx(onnx_bytes, batches[64])["probabilities"]
     ours_port, mlflow_port = free_port(), free_port()
-    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    # Metrics are always on; inference logging is switched on as in production.
+    server_config = workdir / "server.json"
+    server_config.write_text(json.dumps({"model_name": "churn", "port": ours_port,
+                                         "inference_log_dir": str(workdir / "logs")}))  # fmt: skip
+    # `mlflow models serve` execs `uvicorn` from PATH: put this environment's first.
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     servers = [
         subprocess.Popen(
             ["taskset", "-c", "0", sys.executable, "-m", "zenml_integrations.onnx.serving",
-             "--model", str(onnx_path), "--version", "1", "--model-name", "churn",
-             "--port", str(ours_port)],
+             "--model", str(onnx_path), "--version", "1", "--config", str(server_config)],
             env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         ),
         subprocess.Popen(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from zenml_integrations.onnx.serving.config import RolloutConfig, ServerConfig, Strategy
 from zenml_integrations.onnx.serving.inference_log import InferenceLogger
@@ -487,7 +488,7 @@ def _output_summary(outputs: list[np.ndarray]) -> float:
 
 
 def _json(payload: Any) -> bytes:
-    return json.dumps(payload, separators=(",", ":")).encode()
+    return orjson.dumps(payload)
 
 
 def _error_body(message: str) -> bytes:

@@ -36,6 +36,11 @@ class RollbackPolicy(BaseModel):
         gt=1,
         description="Allowed challenger p99 latency as a multiple of the champion's.",
     )
+    min_latency_increase_ms: float = Field(
+        default=1.0,
+        ge=0,
+        description="A p99 excess below this is noise (GC, log flushes), never a rollback reason.",
+    )
     max_output_shift: float = Field(
         default=0.5,
         gt=0,

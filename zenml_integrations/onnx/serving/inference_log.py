@@ -1,34 +1,44 @@
 """Inference logs written off the request path, for drift monitoring.
 
-The request path only appends a tuple to a queue; a daemon thread turns
-batches of records into JSON lines and rotates files by size. One line per
-request: time, model, version, variant, request id, inputs and outputs.
+The request path appends one tuple to a deque (atomic, no lock, no thread
+wake-up); a daemon thread wakes every ``flush_seconds``, turns what has
+accumulated into JSON lines and rotates files by size. One line per request:
+time, model, version, variant, request id, inputs and outputs.
 """
 
 from __future__ import annotations
 
-import json
-import queue
 import threading
 import time
+from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
-
-_STOP = object()
+import orjson
 
 
 class InferenceLogger:
-    """A bounded queue drained by one writer thread into rotating JSONL files."""
+    """A bounded in-memory buffer drained by one writer thread into rotating JSONL files."""
 
-    def __init__(self, directory: Path, max_bytes: int, queue_size: int = 100_000) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        max_bytes: int,
+        max_pending: int = 100_000,
+        flush_seconds: float = 0.25,
+    ) -> None:
         self.directory = directory
         self.max_bytes = max_bytes
+        self.max_pending = max_pending
         self.dropped = 0
         directory.mkdir(parents=True, exist_ok=True)
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
-        self._thread = threading.Thread(target=self._drain, name="inference-log", daemon=True)
+        self._pending: deque[tuple[Any, ...]] = deque()
+        self._stop = threading.Event()
+        self._flush_seconds = flush_seconds
+        self._handle: IO[bytes] | None = None
+        self._written = 0
+        self._thread = threading.Thread(target=self._run, name="inference-log", daemon=True)
         self._thread.start()
 
     def log(
@@ -40,53 +50,47 @@ class InferenceLogger:
         inputs: np.ndarray,
         outputs: list[np.ndarray],
     ) -> None:
-        """Queue one record; when the writer falls behind, count and drop it."""
-        try:
-            self._queue.put_nowait(
-                (time.time(), model, version, variant, request_id, inputs, outputs)
-            )
-        except queue.Full:
+        """Buffer one record; when the writer falls far behind, count and drop it."""
+        if len(self._pending) >= self.max_pending:
             self.dropped += 1
+            return
+        self._pending.append((time.time(), model, version, variant, request_id, inputs, outputs))
 
     def close(self, timeout: float = 5.0) -> None:
-        """Flush what is queued and stop the writer."""
-        self._queue.put(_STOP)
+        """Flush what is buffered and stop the writer."""
+        self._stop.set()
         self._thread.join(timeout)
 
-    def _drain(self) -> None:
-        handle = None
-        written = 0
-        while True:
-            item = self._queue.get()
-            batch = [item]
-            while len(batch) < 1000:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            stop = any(entry is _STOP for entry in batch)
-            lines = "".join(_line(entry) for entry in batch if entry is not _STOP)
-            if lines:
-                if handle is None or written >= self.max_bytes:
-                    if handle is not None:
-                        handle.close()
-                    handle = self._new_file()
-                    written = 0
-                handle.write(lines)
-                handle.flush()
-                written += len(lines)
-            if stop:
-                if handle is not None:
-                    handle.close()
-                return
+    def _run(self) -> None:
+        while not self._stop.wait(self._flush_seconds):
+            self._flush()
+        self._flush()
+        if self._handle is not None:
+            self._handle.close()
 
-    def _new_file(self) -> Any:
-        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-        path = self.directory / f"inference-{stamp}-{time.monotonic_ns()}.jsonl"
-        return path.open("a", encoding="utf-8")
+    def _flush(self) -> None:
+        pending = self._pending
+        chunk: list[bytes] = []
+        while pending and len(chunk) < 10_000:
+            chunk.append(_line(pending.popleft()))
+        if not chunk:
+            return
+        if self._handle is None or self._written >= self.max_bytes:
+            if self._handle is not None:
+                self._handle.close()
+            stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+            path = self.directory / f"inference-{stamp}-{time.monotonic_ns()}.jsonl"
+            self._handle = path.open("ab")
+            self._written = 0
+        data = b"".join(chunk)
+        self._handle.write(data)
+        self._handle.flush()
+        self._written += len(data)
+        if pending:
+            self._flush()
 
 
-def _line(entry: tuple[Any, ...]) -> str:
+def _line(entry: tuple[Any, ...]) -> bytes:
     timestamp, model, version, variant, request_id, inputs, outputs = entry
     record = {
         "timestamp": timestamp,
@@ -94,7 +98,7 @@ def _line(entry: tuple[Any, ...]) -> str:
         "version": version,
         "variant": variant,
         "id": request_id,
-        "inputs": inputs.tolist(),
-        "outputs": [output.tolist() for output in outputs],
+        "inputs": np.ascontiguousarray(inputs),
+        "outputs": [np.ascontiguousarray(output) for output in outputs],
     }
-    return json.dumps(record, separators=(",", ":")) + "\n"
+    return orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE)

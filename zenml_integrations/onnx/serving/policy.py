@@ -98,7 +98,8 @@ def judge(champion: WindowStats, challenger: WindowStats, policy: RollbackPolicy
         )
     baseline_latency = max(champion.p99_latency, 1e-4)
     ratio = challenger.p99_latency / baseline_latency
-    if ratio > policy.max_p99_latency_ratio:
+    excess_ms = (challenger.p99_latency - champion.p99_latency) * 1e3
+    if ratio > policy.max_p99_latency_ratio and excess_ms > policy.min_latency_increase_ms:
         return Judgement(
             Verdict.ROLL_BACK,
             "latency_p99",

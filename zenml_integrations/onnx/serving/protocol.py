@@ -1,10 +1,10 @@
 """Open Inference Protocol (V2) request parsing and response encoding.
 
-The hot path parses JSON with the stdlib's C decoder straight into a float32
-array and validates it against the model's input metadata: no per-request
-pydantic models. Every rejection is an ``InferenceRequestError`` whose
-message says what was wrong and what was expected; the server turns it into
-HTTP 400 ``{"error": ...}``.
+The hot path parses JSON with orjson (several times faster than the stdlib
+on arrays of floats) straight into a float32 array and validates it against
+the model's input metadata: no per-request pydantic models. Every rejection
+is an ``InferenceRequestError`` whose message says what was wrong and what
+was expected; the server turns it into HTTP 400 ``{"error": ...}``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 from zenml_integrations.onnx.serving.model import OnnxModel
 
 _NUMERIC_DATATYPES = frozenset({"FP32", "FP64", "FP16", "INT8", "INT16", "INT32", "INT64", "UINT8"})
@@ -37,9 +38,9 @@ def parse_infer_request(
 ) -> InferenceRequest:
     """Decode a V2 tensor request or a ``records`` request into a model-ready batch."""
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InferenceRequestError(f"request body is not valid JSON: {error}") from None
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        payload = _lenient_json(body)
     if not isinstance(payload, dict):
         raise InferenceRequestError("request body must be a JSON object with 'inputs' or 'records'")
     request_id = payload.get("id")
@@ -69,6 +70,14 @@ def parse_infer_request(
     return InferenceRequest(
         batch, request_id, routing_key if isinstance(routing_key, str) else None
     )
+
+
+def _lenient_json(body: bytes) -> Any:
+    """Strict JSON failed: accept NaN/Infinity tokens so the NaN check can name the feature."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InferenceRequestError(f"request body is not valid JSON: {error}") from None
 
 
 def _tensor_batch(inputs: Any, model: OnnxModel) -> np.ndarray:
@@ -139,7 +148,7 @@ def encode_infer_response(
             "name": spec.name,
             "datatype": spec.datatype,
             "shape": list(value.shape),
-            "data": value.ravel().tolist(),
+            "data": np.ascontiguousarray(value).ravel(),
         }
         for spec, value in zip(model.outputs, outputs, strict=True)
     ]
@@ -150,4 +159,4 @@ def encode_infer_response(
     }
     if request_id is not None:
         response["id"] = request_id
-    return json.dumps(response, separators=(",", ":")).encode()
+    return orjson.dumps(response, option=orjson.OPT_SERIALIZE_NUMPY)
