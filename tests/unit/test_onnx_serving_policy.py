@@ -3,7 +3,6 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from zenml_integrations.onnx.serving.config import RollbackPolicy
 from zenml_integrations.onnx.serving.policy import Verdict, VersionWindow, WindowStats, judge
 
