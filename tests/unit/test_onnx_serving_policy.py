@@ -57,3 +57,10 @@ def test_given_old_samples_when_summarized_then_only_the_window_counts() -> None
     assert summary.requests == 10
     assert summary.errors == 0
     assert summary.output_mean == pytest.approx(0.25)
+
+
+def test_given_no_reader_when_samples_age_past_the_horizon_then_they_are_dropped() -> None:
+    window = VersionWindow(horizon_seconds=5.0)
+    for tick in range(1000):
+        window.add(tick * 0.1, 0.001, False, 0.2)
+    assert window.stats(now=99.9, window_seconds=1000.0).requests == 51

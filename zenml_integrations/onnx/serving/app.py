@@ -253,6 +253,8 @@ class OnnxServer:
             raise HttpError(409, f"version {model.version} already is the champion")
         self.models[model.version] = model
         self.windows[model.version] = VersionWindow()
+        for window in self.windows.values():
+            window.horizon_seconds = max(30.0, rollout.policy.window_seconds)
         now = time.monotonic()
         recent = self.windows[champion.version].stats(now, rollout.policy.window_seconds)
         self.baseline = recent if recent.requests >= rollout.policy.min_requests else None

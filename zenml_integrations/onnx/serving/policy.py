@@ -34,14 +34,23 @@ class WindowStats:
 
 
 class VersionWindow:
-    """Samples of one version inside a time window, oldest first."""
+    """Samples of one version inside a time window, oldest first.
 
-    def __init__(self) -> None:
-        self._samples: deque[tuple[float, float, bool, float]] = deque()
+    Samples older than ``horizon_seconds`` are dropped as new ones arrive, so
+    memory stays bounded while no rollout is reading the window.
+    """
+
+    def __init__(self, horizon_seconds: float = 30.0, max_samples: int = 200_000) -> None:
+        self.horizon_seconds = horizon_seconds
+        self._samples: deque[tuple[float, float, bool, float]] = deque(maxlen=max_samples)
 
     def add(self, now: float, latency: float, failed: bool, output_mean: float) -> None:
         """Record one request (``output_mean`` is NaN when it failed)."""
-        self._samples.append((now, latency, failed, output_mean))
+        samples = self._samples
+        samples.append((now, latency, failed, output_mean))
+        cutoff = now - self.horizon_seconds
+        while samples[0][0] < cutoff:
+            samples.popleft()
 
     def clear(self) -> None:
         """Forget every sample (a new rollout step starts a new window)."""
