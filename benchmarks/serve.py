@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
@@ -43,6 +45,17 @@ SCHEMA = DatasetSchema(
     entity_column="customer_id",
     timestamp_column="event_timestamp",
 )
+
+
+def train_forest(rows: int) -> tuple[pd.DataFrame, list[str], Pipeline]:
+    """The benchmark model: a 100-tree random forest on ``rows`` sample rows."""
+    frame = generate_sample(rows)
+    features = check_table(frame, SCHEMA)
+    model = build_estimator(
+        ModelSpec(family="random_forest", params={"n_estimators": 100}), SCHEMA.problem_type
+    ).fit(frame[features], frame[SCHEMA.target_column])
+    model.steps[-1][1].set_params(n_jobs=1)  # serving-time prediction on one core, like ONNX
+    return frame, features, model
 
 
 def free_port() -> int:
@@ -136,12 +149,7 @@ def main() -> None:
     import mlflow.sklearn
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
-    frame = generate_sample(60_000)
-    features = check_table(frame, SCHEMA)
-    model = build_estimator(
-        ModelSpec(family="random_forest", params={"n_estimators": 100}), SCHEMA.problem_type
-    ).fit(frame[features], frame[SCHEMA.target_column])
-    model.steps[-1][1].set_params(n_jobs=1)  # serving-time prediction on one core, like ONNX
+    frame, features, model = train_forest(60_000)
     onnx_bytes = convert_to_onnx(model, features, SCHEMA.problem_type)
     onnx_path = workdir / "model.onnx"
     onnx_path.write_bytes(onnx_bytes)

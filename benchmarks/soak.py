@@ -27,12 +27,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from zenml_integrations.onnx.convert import convert_to_onnx  # noqa: E402
-from zenml_integrations.training.dataset import check_table  # noqa: E402
-from zenml_integrations.training.models import ModelSpec, build_estimator  # noqa: E402
-from zenml_integrations.training.sample_data import generate_sample  # noqa: E402
 
 from benchmarks.loadgen import run_fixed_rate  # noqa: E402
-from benchmarks.serve import SCHEMA, free_port, wait_ready  # noqa: E402
+from benchmarks.serve import SCHEMA, free_port, train_forest, wait_ready  # noqa: E402
 
 
 def rss_mib(pid: int) -> float:
@@ -58,11 +55,7 @@ def main() -> None:
     arguments = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="soak-"))
-    frame = generate_sample(20_000)
-    features = check_table(frame, SCHEMA)
-    model = build_estimator(
-        ModelSpec(family="random_forest", params={"n_estimators": 100}), SCHEMA.problem_type
-    ).fit(frame[features], frame[SCHEMA.target_column])
+    frame, features, model = train_forest(20_000)
     onnx_path = workdir / "model.onnx"
     onnx_path.write_bytes(convert_to_onnx(model, features, SCHEMA.problem_type))
     port = free_port()

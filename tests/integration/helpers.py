@@ -33,6 +33,12 @@ def run_python(
     return completed
 
 
+def onnx_file(training_output: str) -> Path:
+    """The local ``model.onnx`` path that ``run.py train`` printed."""
+    line = next(line for line in training_output.splitlines() if line.startswith("onnx file: "))
+    return Path(line.removeprefix("onnx file: ").removeprefix("file://"))
+
+
 def mlops_kit(*args: str, cwd: Path = REPO_ROOT, expect_success: bool = True) -> str:
     """Run ``mlops-kit`` and return what it printed."""
     completed = run_python(

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from zenml_integrations.training.sample_data import generate_sample
 
-from tests.integration.helpers import run_python
+from tests.integration.helpers import onnx_file, run_python
 from tests.integration.test_training_pipeline import BASE_CONFIG, _train
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -56,11 +56,7 @@ def test_given_a_champion_when_deployed_then_it_serves_and_a_new_champion_is_rol
     project: Path,
 ) -> None:
     training = _train(project, WEAK_CONFIG)
-    onnx_path = Path(
-        next(line for line in training.splitlines() if line.startswith("onnx file: "))
-        .removeprefix("onnx file: ")
-        .removeprefix("file://")
-    )
+    onnx_path = onnx_file(training)
     try:
         first = _deploy(project)
         assert "churn v1: deployed (canary)" in first
@@ -104,11 +100,7 @@ def test_given_a_tampered_onnx_file_when_deployed_then_refused_and_champion_keep
         endpoint = _endpoint(_deploy(project))
         retrained = _train(project, BASE_CONFIG)
         assert "champion: v2" in retrained, retrained[-1500:]
-        onnx_v2 = Path(
-            next(line for line in retrained.splitlines() if line.startswith("onnx file: "))
-            .removeprefix("onnx file: ")
-            .removeprefix("file://")
-        )
+        onnx_v2 = onnx_file(retrained)
         onnx_v2.write_bytes(onnx_v2.read_bytes() + b"tampered")
 
         refused = _deploy(project, succeed=False)

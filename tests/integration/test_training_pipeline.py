@@ -18,7 +18,7 @@ import pytest
 import yaml
 from zenml_integrations.training.sample_data import generate_sample
 
-from tests.integration.helpers import run_python
+from tests.integration.helpers import onnx_file, run_python
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -97,8 +97,7 @@ def test_given_good_data_when_trained_then_champion_has_lineage_and_rerun_is_ide
     assert float(tags["onnx_parity_max_abs_diff"]) <= 1e-4
     for frame in ("raw", "train", "test"):
         assert len(tags[f"data_sha256.{frame}"]) == 64
-    onnx_line = next(line for line in output.splitlines() if line.startswith("onnx file: "))
-    onnx_path = Path(onnx_line.removeprefix("onnx file: ").removeprefix("file://"))
+    onnx_path = onnx_file(output)
     assert hashlib.sha256(onnx_path.read_bytes()).hexdigest() == tags["onnx_sha256"]
     triton = onnx_path.parent / "triton" / "churn"
     assert (triton / "1" / "model.onnx").read_bytes() == onnx_path.read_bytes()

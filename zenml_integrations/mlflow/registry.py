@@ -140,12 +140,16 @@ def register_onnx_model(
     return _registered(client, version, newly_registered=True)
 
 
+def _artifact_location(client: MlflowClient, version: ModelVersion) -> str:
+    # Versions created from a ``models:/<model_id>`` source carry the id only there.
+    model_id = version.model_id or (version.source or "").removeprefix("models:/")
+    return str(client.get_logged_model(model_id).artifact_location)
+
+
 def _registered(
     client: MlflowClient, version: ModelVersion, newly_registered: bool
 ) -> RegisteredVersion:
-    # Versions created from a ``models:/<model_id>`` source carry the id only there.
-    model_id = version.model_id or (version.source or "").removeprefix("models:/")
-    location = client.get_logged_model(model_id).artifact_location
+    location = _artifact_location(client, version)
     return RegisteredVersion(
         name=version.name,
         version=str(version.version),
@@ -287,7 +291,7 @@ def fetch_onnx_model(client: MlflowClient, model_name: str, alias: str) -> Regis
     missing = [tag for tag in (ONNX_SHA256_TAG, SIGNATURE_TAG) if tag not in version.tags]
     if missing:
         raise RegistryError(f"{model_name} v{version.version} lacks the tags {missing}")
-    location = _registered(client, version, newly_registered=False).artifact_location
+    location = _artifact_location(client, version)
     with tempfile.TemporaryDirectory() as scratch:
         local = mlflow.artifacts.download_artifacts(
             artifact_uri=f"{location}/model.onnx", dst_path=scratch

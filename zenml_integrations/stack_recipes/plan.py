@@ -20,7 +20,12 @@ from zenml_integrations.stack_recipes.flavors import (
     plan_flavors,
     register_flavors,
 )
-from zenml_integrations.stack_recipes.recipe import ComponentSpec, RecipeError, StackRecipe
+from zenml_integrations.stack_recipes.recipe import (
+    ComponentSpec,
+    RecipeError,
+    StackRecipe,
+    describe_validation_error,
+)
 
 if TYPE_CHECKING:
     from zenml.client import Client
@@ -247,12 +252,9 @@ def _validated_configuration(
     try:
         config = config_class(**spec.configuration)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}"
-            for issue in error.errors()
-        )
         raise RecipeError(
-            f"{component_type} {spec.name!r} (flavor {spec.flavor}): {problems}"
+            f"{component_type} {spec.name!r} (flavor {spec.flavor}): "
+            f"{describe_validation_error(error)}"
         ) from error
     dumped: dict[str, Any] = config.model_dump(mode="json", exclude_unset=True)
     return dumped

@@ -30,6 +30,14 @@ class RecipeError(ValueError):
     """A stack recipe is unreadable, invalid, or cannot be applied."""
 
 
+def describe_validation_error(error: ValidationError) -> str:
+    """Each problem as ``field.path: message``, joined into one line."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}"
+        for issue in error.errors()
+    )
+
+
 class ComponentSpec(BaseModel):
     """One stack component as a recipe declares it."""
 
@@ -144,8 +152,4 @@ def load_recipe(path: Path) -> StackRecipe:
     try:
         return StackRecipe.model_validate(_expand_environment(raw, path))
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}"
-            for issue in error.errors()
-        )
-        raise RecipeError(f"{path}: {problems}") from error
+        raise RecipeError(f"{path}: {describe_validation_error(error)}") from error
