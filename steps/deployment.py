@@ -7,7 +7,7 @@ from typing import Annotated, Any, cast
 
 from mlflow import MlflowClient
 from zenml import log_metadata, step
-from zenml_integrations.mlflow.registry import CHAMPION, fetch_onnx_model
+from zenml_integrations.mlflow.registry import CHAMPION, fetch_onnx_model, record_rollout
 from zenml_integrations.onnx.admin_client import AdminClient
 from zenml_integrations.onnx.convert import verify_artifact
 from zenml_integrations.onnx.model_deployer import OnnxModelDeployer
@@ -24,9 +24,12 @@ def deploy_model(
     The ONNX file must match the checksum and input signature the registry
     recorded, or nothing changes. With no server yet, the champion is served
     directly; otherwise it becomes the challenger of a rollout that the
-    server promotes or rolls back by itself.
+    server promotes or rolls back by itself. A version the server already
+    rolled back is not rolled out again: the registry's ``champion`` goes
+    back to the version that is serving.
     """
-    registered = fetch_onnx_model(MlflowClient(), model_name, CHAMPION)
+    client = MlflowClient()
+    registered = fetch_onnx_model(client, model_name, CHAMPION)
     verify_artifact(registered.onnx_bytes, registered.onnx_sha256, registered.input_signature)
     deployer = cast(OnnxModelDeployer, OnnxModelDeployer.get_active_model_deployer())
     model_path = Path(deployer.local_path) / "models" / f"{registered.onnx_sha256}.onnx"
@@ -51,8 +54,11 @@ def deploy_model(
         service = cast(OnnxServerService, services[0])
         deployer.ensure_running(service)
         admin = AdminClient(service.endpoint.status.uri or "", deployer.admin_token(service))
-        if admin.state()["champion"] == registered.version:
+        state = admin.state()
+        if state["champion"] == registered.version:
             outcome = "already_serving"
+        elif registered.version in _rolled_back(state):
+            outcome = "rolled_back"
         else:
             admin.deploy(
                 registered.version,
@@ -61,6 +67,16 @@ def deploy_model(
                 rollout.model_dump(mode="json"),
             )
             outcome = admin.wait_for_outcome(registered.version, wait_seconds)
+            state = admin.state()
+        if outcome in ("promoted", "rolled_back"):
+            record_rollout(
+                client,
+                model_name=model_name,
+                version=registered.version,
+                outcome=outcome,
+                serving_version=state["champion"],
+                reason=_rolled_back(state).get(registered.version, ""),
+            )
     deployment = {
         "model_name": model_name,
         "version": registered.version,
@@ -71,3 +87,9 @@ def deploy_model(
     }
     log_metadata({"deployment": deployment})
     return deployment
+
+
+def _rolled_back(state: dict[str, Any]) -> dict[str, str]:
+    """Version -> reason for every rollback the server remembers."""
+    rollbacks = state["rollbacks"]
+    return {entry["version"]: f"{entry['metric']}: {entry['reason']}" for entry in rollbacks}

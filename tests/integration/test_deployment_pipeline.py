@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +43,43 @@ print(json.dumps({"deleted": True}))
 """
 
 
+OPERATOR_ROLLBACK = """
+from zenml.client import Client
+from zenml_integrations.onnx.admin_client import AdminClient
+deployer = Client().active_stack.model_deployer
+service = deployer.find_model_server(model_name="churn")[0]
+AdminClient(service.endpoint.status.uri, deployer.admin_token(service)).rollback("operator")
+"""
+
+REGISTRY_QUERY = """
+import json, sys
+from mlflow import MlflowClient
+from zenml.client import Client
+uri = Client().active_stack.experiment_tracker.get_tracking_uri()
+client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+champion = client.get_model_version_by_alias("churn", "champion")
+if len(sys.argv) > 1:
+    client.set_model_version_tag("churn", champion.version, sys.argv[1], sys.argv[2])
+print("REGISTRY " + json.dumps({"champion": str(champion.version), "tags": champion.tags}))
+"""
+
+
+def _registry(project: Path, *tag: str) -> dict[str, Any]:
+    script = project / "registry.py"
+    script.write_text(REGISTRY_QUERY)
+    output = run_python(str(script), *tag, cwd=project).stdout
+    line = next(line for line in output.splitlines() if line.startswith("REGISTRY "))
+    return json.loads(line[9:])  # type: ignore[no-any-return]
+
+
 def _deploy(project: Path, succeed: bool = True) -> str:
     (project / "configs" / "deployment.yaml").write_text(yaml.safe_dump(DEPLOYMENT_CONFIG))
     completed = run_python("run.py", "deploy", cwd=project, expect_success=succeed)
     return completed.stdout + completed.stderr
+
+
+def _models(endpoint: str) -> dict[str, Any]:
+    return httpx.get(endpoint.split("/v2/")[0] + "/v2/models", timeout=10).json()  # type: ignore[no-any-return]
 
 
 def _endpoint(output: str) -> str:
@@ -86,13 +120,22 @@ def test_given_a_champion_when_deployed_then_it_serves_and_a_new_champion_is_rol
         assert state["champion"] == "1"
         assert state["challenger"] == "2"
         assert state["challenger_share"] == 0.5
+
+        # Traffic rejected v2: the next deployment must not roll it out again,
+        # and the registry's champion goes back to what is serving.
+        (project / "rollback.py").write_text(OPERATOR_ROLLBACK)
+        run_python("rollback.py", cwd=project)
+        assert "churn v2: rolled_back (canary)" in _deploy(project)
+        registry = _registry(project)
+        assert registry["champion"] == "1"
+        assert _models(endpoint)["challenger"] is None
     finally:
         script = project / "cleanup.py"
         script.write_text(SERVERS_QUERY)
         run_python(str(script), cwd=project)
 
 
-def test_given_a_tampered_onnx_file_when_deployed_then_refused_and_champion_keeps_serving(
+def test_given_a_tampered_file_or_signature_when_deployed_then_refused_and_champion_serves(
     project: Path,
 ) -> None:
     _train(project, WEAK_CONFIG)
@@ -101,13 +144,18 @@ def test_given_a_tampered_onnx_file_when_deployed_then_refused_and_champion_keep
         retrained = _train(project, BASE_CONFIG)
         assert "champion: v2" in retrained, retrained[-1500:]
         onnx_v2 = onnx_file(retrained)
-        onnx_v2.write_bytes(onnx_v2.read_bytes() + b"tampered")
+        original = onnx_v2.read_bytes()
+        onnx_v2.write_bytes(original + b"tampered")
+        assert "ONNX checksum mismatch" in _deploy(project, succeed=False)
+        assert (_models(endpoint)["champion"], _models(endpoint)["challenger"]) == ("1", None)
 
+        onnx_v2.write_bytes(original)
+        signature = json.loads(_registry(project)["tags"]["input_signature"])
+        signature["feature_names"] = list(reversed(signature["feature_names"]))
+        _registry(project, "input_signature", json.dumps(signature))
         refused = _deploy(project, succeed=False)
-        assert "ONNX checksum mismatch" in refused
-        state = httpx.get(endpoint.split("/v2/")[0] + "/v2/models", timeout=10).json()
-        assert state["champion"] == "1"
-        assert state["challenger"] is None
+        assert "differs from the registered" in refused, refused[-2000:]
+        assert (_models(endpoint)["champion"], _models(endpoint)["challenger"]) == ("1", None)
     finally:
         script = project / "cleanup.py"
         script.write_text(SERVERS_QUERY)

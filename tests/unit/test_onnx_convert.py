@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -13,8 +14,9 @@ from zenml_integrations.onnx.convert import (
     enforce_parity,
     input_signature,
     run_onnx,
+    verify_artifact,
 )
-from zenml_integrations.onnx.errors import OnnxParityError
+from zenml_integrations.onnx.errors import OnnxArtifactMismatch, OnnxParityError
 from zenml_integrations.training.models import ModelSpec, build_estimator
 from zenml_integrations.training.sample_data import (
     SAMPLE_ENTITY_COLUMN,
@@ -167,3 +169,31 @@ def test_given_only_label_mismatches_when_enforced_then_parity_error() -> None:
     with pytest.raises(OnnxParityError, match="1 label mismatches"):
         enforce_parity(report)
     enforce_parity(replace(report, label_mismatches=0))
+
+
+def test_given_the_registered_checksum_and_signature_then_the_artifact_is_accepted(
+    converted: dict[tuple[str, str], Converted],
+) -> None:
+    case = converted[("binary_classification", "linear")]
+    sha256 = hashlib.sha256(case.onnx_bytes).hexdigest()
+    verify_artifact(case.onnx_bytes, sha256, input_signature(case.onnx_bytes))  # must not raise
+
+
+def test_given_a_changed_file_then_the_checksum_mismatch_is_refused(
+    converted: dict[tuple[str, str], Converted],
+) -> None:
+    case = converted[("binary_classification", "linear")]
+    sha256 = hashlib.sha256(case.onnx_bytes).hexdigest()
+    with pytest.raises(OnnxArtifactMismatch, match="ONNX checksum mismatch"):
+        verify_artifact(case.onnx_bytes + b"x", sha256, input_signature(case.onnx_bytes))
+
+
+def test_given_a_registered_signature_that_differs_then_the_artifact_is_refused(
+    converted: dict[tuple[str, str], Converted],
+) -> None:
+    """Same bytes, but registered for other features: serving it would misread every row."""
+    case = converted[("binary_classification", "linear")]
+    sha256 = hashlib.sha256(case.onnx_bytes).hexdigest()
+    registered = {**input_signature(case.onnx_bytes), "feature_names": ["a", "b"], "shape": [-1, 2]}
+    with pytest.raises(OnnxArtifactMismatch, match=r"input signature .* differs from the regis"):
+        verify_artifact(case.onnx_bytes, sha256, registered)

@@ -242,6 +242,38 @@ def promote_if_better(
     )
 
 
+def record_rollout(
+    client: MlflowClient,
+    *,
+    model_name: str,
+    version: str,
+    outcome: str,
+    serving_version: str,
+    reason: str = "",
+) -> None:
+    """Write a rollout's outcome on the version; after a rollback, point ``champion`` back.
+
+    The server rolls back on live traffic, so the registry learns of it
+    afterwards. Leaving ``champion`` on a version that traffic rejected would
+    make the next deployment run roll the same bad model out again.
+    """
+    client.set_model_version_tag(model_name, version, "rollout_outcome", outcome)
+    if outcome != "rolled_back":
+        return
+    client.set_model_version_tag(model_name, version, "rollback_reason", reason or "rolled back")
+    champion = version_by_alias(client, model_name, CHAMPION)
+    if champion is not None and str(champion.version) == version and serving_version != version:
+        client.set_registered_model_alias(model_name, CHAMPION, serving_version)
+
+
+def refuse_promotion(
+    client: MlflowClient, model_name: str, version: str, gate: str, reason: str
+) -> None:
+    """Record on the version which gate refused it and why; ``champion`` is not touched."""
+    client.set_model_version_tag(model_name, version, "quality_gate", "rejected")
+    client.set_model_version_tag(model_name, version, "quality_gate_reason", f"{gate}: {reason}")
+
+
 def _metric_of(version: ModelVersion, metric: str) -> float:
     tag = f"{METRIC_TAG_PREFIX}{metric}"
     if tag not in version.tags:
@@ -305,3 +337,36 @@ def fetch_onnx_model(client: MlflowClient, model_name: str, alias: str) -> Regis
         onnx_sha256=version.tags[ONNX_SHA256_TAG],
         input_signature=json.loads(version.tags[SIGNATURE_TAG]),
     )
+
+
+def fetch_version_artifact(
+    client: MlflowClient, model_name: str, version: str, relative_path: str, destination: Path
+) -> Path:
+    """Download one file stored with a model version (e.g. its training reference).
+
+    Raises:
+        RegistryError: when the version does not exist or has no such file.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        model_version = client.get_model_version(model_name, version)
+        location = _artifact_location(client, model_version)
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"{location}/{relative_path}", dst_path=str(destination)
+        )
+    except (MlflowException, OSError) as error:
+        raise RegistryError(
+            f"{model_name} v{version} has no {relative_path!r} in the registry: {error}"
+        ) from None
+    return Path(local)
+
+
+def registered_signature(client: MlflowClient, model_name: str, version: str) -> dict[str, Any]:
+    """The input signature the registry recorded for a version."""
+    model_version = client.get_model_version(model_name, version)
+    if SIGNATURE_TAG not in model_version.tags:
+        raise RegistryError(f"{model_name} v{version} lacks the tag {SIGNATURE_TAG!r}")
+    signature: dict[str, Any] = json.loads(model_version.tags[SIGNATURE_TAG])
+    return signature

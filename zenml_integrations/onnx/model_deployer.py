@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from pathlib import Path
 from typing import ClassVar, cast
 from uuid import UUID
 
@@ -59,14 +60,24 @@ class OnnxModelDeployer(BaseModelDeployer):
 
     @staticmethod
     def get_model_server_info(service_instance: BaseService) -> dict[str, str | None]:
-        """What ``zenml model-deployer models describe`` prints."""
+        """What ``zenml model-deployer models describe`` prints.
+
+        The server promotes and rolls back by itself; the version it serves
+        now comes from its state file, not from the config it was started with.
+        """
+        from zenml_integrations.onnx.serving.state import load_state
+
         service = cast(OnnxServerService, service_instance)
+        state_file = service.config.server_settings.get("state_file")
+        state = load_state(Path(state_file), service.config.model_sha256) if state_file else None
+        champion = state.champion if state else None
         return {
             "PREDICTION_URL": service.prediction_url,
             "HEALTH_CHECK_URL": service.healthcheck_url,
             "MODEL_NAME": service.config.model_name,
-            "MODEL_VERSION": service.config.model_version,
-            "MODEL_SHA256": service.config.model_sha256,
+            "MODEL_VERSION": champion.version if champion else service.config.model_version,
+            "MODEL_SHA256": champion.sha256 if champion else service.config.model_sha256,
+            "DEPLOYED_VERSION": service.config.model_version,
             "SERVICE_PATH": service.status.runtime_path,
             "DAEMON_PID": str(service.status.pid),
         }
@@ -95,6 +106,7 @@ class OnnxModelDeployer(BaseModelDeployer):
             "admin_token_file": _ensure_token_file(model_dir),
             "intra_op_threads": self.config.intra_op_threads,
             "max_batch_rows": self.config.max_batch_rows,
+            "state_file": os.path.join(model_dir, "serving-state.json"),
             **(
                 {"inference_log_dir": os.path.join(model_dir, "inference-logs")}
                 if self.config.inference_logging

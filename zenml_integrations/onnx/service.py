@@ -63,9 +63,8 @@ class OnnxServerService(LocalDaemonService, BaseDeploymentService):
     def run(self) -> None:
         """Serve until stopped; SIGTERM ends the process (uvicorn's own handler)."""
         import uvicorn
-        from zenml_integrations.onnx.serving.app import OnnxServer
+        from zenml_integrations.onnx.serving.app import create_server
         from zenml_integrations.onnx.serving.config import ServerConfig
-        from zenml_integrations.onnx.serving.model import OnnxModel
 
         self.endpoint.prepare_for_start()
         settings = ServerConfig.model_validate(
@@ -76,15 +75,13 @@ class OnnxServerService(LocalDaemonService, BaseDeploymentService):
                 "port": self.endpoint.status.port,
             }
         )
-        champion = OnnxModel(
-            settings.model_name,
-            self.config.model_version,
-            Path(self.config.model_path).read_bytes(),
-            expected_sha256=self.config.model_sha256,
-            intra_op_threads=settings.intra_op_threads,
-        )
         uvicorn.run(
-            OnnxServer(settings, champion),
+            create_server(
+                settings,
+                self.config.model_version,
+                Path(self.config.model_path),
+                self.config.model_sha256,
+            ),
             host=settings.host,
             port=settings.port,
             log_level="warning",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -57,12 +58,23 @@ def test_given_the_local_stack_when_a_model_is_deployed_then_it_serves_survives_
         listed = listing.stdout + listing.stderr
         assert deployed["uuid"][:8] in listed
 
+        challenger = tmp_path / "challenger.onnx"
+        challenger.write_bytes(logistic_model([-weight for weight in WEIGHTS]))
+        promoted = act("promote", str(challenger), "2")
+        assert (promoted["version"], promoted["serving"]) == ("1", "2")
+
         os.kill(deployed["pid"], signal.SIGKILL)
         time.sleep(0.5)
         ensured = act("ensure")
         assert ensured["restarted"] is True
         assert ensured["pid"] != deployed["pid"]
-        assert httpx.post(deployed["url"], json=request, timeout=10).status_code == 200
+        answer = httpx.post(deployed["url"], json=request, timeout=10)
+        assert answer.status_code == 200
+        assert answer.json()["model_version"] == "2", "a restart must not undo a promotion"
+        described = run_python(zenml_cli, "model-deployer", "models", "describe", deployed["uuid"])
+        text = described.stdout + described.stderr
+        assert re.search(r"MODEL_VERSION\W+2\b", text), text
+        assert re.search(r"DEPLOYED_VERSION\W+1\b", text), text
         assert act("ensure")["restarted"] is False
 
         stopped = act("stop")

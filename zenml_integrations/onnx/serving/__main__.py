@@ -36,25 +36,16 @@ def main(
 ) -> None:
     """Serve one ONNX model over the Open Inference Protocol (V2)."""
     import uvicorn
-    from zenml_integrations.onnx.serving.app import OnnxServer
+    from zenml_integrations.onnx.serving.app import create_server
     from zenml_integrations.onnx.serving.config import ServerConfig
-    from zenml_integrations.onnx.serving.model import OnnxModel
 
     settings: dict[str, Any] = json.loads(config_path.read_text()) if config_path else {}
     overrides = {"model_name": model_name, "host": host, "port": port}
     settings.update({key: value for key, value in overrides.items() if value is not None})
     config = ServerConfig.model_validate(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    champion = OnnxModel(
-        config.model_name,
-        version,
-        model_path.read_bytes(),
-        expected_sha256=sha256,
-        intra_op_threads=config.intra_op_threads,
-    )
-    server = OnnxServer(config, champion)
     uvicorn.run(
-        server,
+        create_server(config, version, model_path, sha256),
         host=config.host,
         port=config.port,
         log_level="warning",

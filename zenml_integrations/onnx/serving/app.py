@@ -32,6 +32,14 @@ from zenml_integrations.onnx.serving.protocol import (
     parse_infer_request,
 )
 from zenml_integrations.onnx.serving.router import RouteDecision, Router
+from zenml_integrations.onnx.serving.state import (
+    MAX_REMEMBERED_ROLLBACKS,
+    RollbackRecord,
+    ServedVersion,
+    ServingState,
+    load_state,
+    save_state,
+)
 
 logger = logging.getLogger("zenml_integrations.onnx.server")
 
@@ -53,14 +61,29 @@ class HttpError(Exception):
 class OnnxServer:
     """One model name, several loaded versions, one router and its rollback policy."""
 
-    def __init__(self, config: ServerConfig, champion: OnnxModel) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        champion: OnnxModel,
+        *,
+        previous_champion: OnnxModel | None = None,
+        rollback_log: list[RollbackRecord] | None = None,
+        started_from: str | None = None,
+    ) -> None:
         self.config = config
         self.models: dict[str, OnnxModel] = {champion.version: champion}
-        self.router = Router(champion.version)
-        self.metrics = ServerMetrics()
         self.windows: dict[str, VersionWindow] = {champion.version: VersionWindow()}
+        if previous_champion is not None:
+            self.models[previous_champion.version] = previous_champion
+            self.windows[previous_champion.version] = VersionWindow()
+        self.router = Router(
+            champion.version,
+            previous_champion=previous_champion.version if previous_champion else None,
+        )
+        self.metrics = ServerMetrics()
         self.baseline: WindowStats | None = None
-        self.rollback_log: list[dict[str, Any]] = []
+        self.rollback_log: list[RollbackRecord] = list(rollback_log or [])
+        self.started_from = started_from or champion.sha256
         self.step_started = time.monotonic()
         self.inference_log = (
             InferenceLogger(config.inference_log_dir, config.inference_log_max_bytes)
@@ -159,7 +182,7 @@ class OnnxServer:
                 allow_nan=self.config.allow_nan,
             )
         except InferenceRequestError as error:
-            self._count(model.version, "rejected", "invalid")
+            self.metrics.series(self.config.model_name, model.version, "rejected").rejected.inc()
             raise HttpError(400, str(error)) from None
         if decision is None:
             decision = self.router.route(request.routing_key or request.request_id)
@@ -224,18 +247,16 @@ class OnnxServer:
         self, version: str, variant: str, started: float, *, failed: bool, summary: float
     ) -> None:
         elapsed = time.perf_counter() - started
-        name = self.config.model_name
         self.windows[version].add(time.monotonic(), elapsed, failed, summary)
-        self.metrics.latency.labels(name, version, variant).observe(elapsed)
-        self._count(version, variant, "error" if failed else "ok")
+        series = self.metrics.series(self.config.model_name, version, variant)
+        series.latency.observe(elapsed)
         if failed:
-            self.metrics.mlserver_failure.labels(name, version).inc()
+            series.error.inc()
+            series.failure.inc()
         else:
-            self.metrics.mlserver_success.labels(name, version).inc()
-            self.metrics.prediction.labels(name, version).observe(summary)
-
-    def _count(self, version: str, variant: str, status: str) -> None:
-        self.metrics.requests.labels(self.config.model_name, version, variant, status).inc()
+            series.ok.inc()
+            series.success.inc()
+            series.prediction.observe(summary)
 
     # ---- rollout ------------------------------------------------------------
     def deploy(self, model: OnnxModel, rollout: RolloutConfig) -> None:
@@ -274,8 +295,9 @@ class OnnxServer:
         state = self.router.state
         version = state.challenger or state.champion
         self.router.rollback(reason)
-        entry = {"version": version, "metric": metric, "reason": reason, "time": time.time()}
-        self.rollback_log.append(entry)
+        self.rollback_log.append(RollbackRecord(version=version, metric=metric, reason=reason,
+                                                time=time.time()))  # fmt: skip
+        del self.rollback_log[:-MAX_REMEMBERED_ROLLBACKS]
         self.metrics.rollbacks.labels(self.config.model_name, version, metric).inc()
         logger.warning("rolled back %s: %s (%s)", version, reason, metric)
         self._publish_state()
@@ -329,7 +351,7 @@ class OnnxServer:
             "step": state.step_index if state.challenger else None,
             "steps": state.config.steps if state.challenger else None,
             "loaded_versions": sorted(self.models),
-            "rollbacks": self.rollback_log[-20:],
+            "rollbacks": [entry.model_dump() for entry in self.rollback_log],
         }
 
     def _publish_state(self) -> None:
@@ -344,6 +366,32 @@ class OnnxServer:
                 else "standby"
             )  # fmt: skip
             self.metrics.model_info.labels(version).info({"role": role, "sha256": model.sha256})
+        if self.config.state_file is not None:
+            self._persist(self.config.state_file)
+
+    def _persist(self, path: Path) -> None:
+        """Keep promotions and rollbacks across restarts; an in-flight rollout is not kept."""
+        state = self.router.state
+        served = {
+            version: ServedVersion(version=version, path=str(model.source), sha256=model.sha256)
+            for version, model in self.models.items()
+            if model.source is not None
+        }
+        if state.champion not in served:
+            return
+        previous = state.previous_champion
+        try:
+            save_state(
+                path,
+                ServingState(
+                    started_from=self.started_from,
+                    champion=served[state.champion],
+                    previous_champion=served.get(previous) if previous else None,
+                    rollbacks=self.rollback_log,
+                ),
+            )
+        except OSError:  # serving goes on; the next change tries again
+            logger.exception("cannot write serving state to %s", path)
 
     async def _policy_loop(self) -> None:
         while True:
@@ -429,6 +477,42 @@ class OnnxServer:
                 return
 
 
+def create_server(
+    config: ServerConfig, version: str, path: Path, sha256: str | None = None
+) -> OnnxServer:
+    """A server for the champion at ``path``, or for the state it had before a restart."""
+    launched = OnnxModel.load(
+        config.model_name, version, path, expected_sha256=sha256,
+        intra_op_threads=config.intra_op_threads,
+    )  # fmt: skip
+    state = load_state(config.state_file, launched.sha256) if config.state_file else None
+    if state is None:
+        return OnnxServer(config, launched)
+    champion = _reload(config, state.champion) or launched
+    previous = _reload(config, state.previous_champion) if state.previous_champion else None
+    if previous is not None and previous.version == champion.version:
+        previous = None
+    logger.info("restored champion %s from %s", champion.version, config.state_file)
+    return OnnxServer(
+        config,
+        champion,
+        previous_champion=previous,
+        rollback_log=state.rollbacks,
+        started_from=launched.sha256,
+    )
+
+
+def _reload(config: ServerConfig, served: ServedVersion) -> OnnxModel | None:
+    try:
+        return OnnxModel.load(
+            config.model_name, served.version, Path(served.path), expected_sha256=served.sha256,
+            intra_op_threads=config.intra_op_threads,
+        )  # fmt: skip
+    except ModelLoadError as error:
+        logger.error("cannot restore version %s: %s", served.version, error)
+        return None
+
+
 def _deploy_request(
     request: dict[str, Any], config: ServerConfig
 ) -> tuple[OnnxModel, RolloutConfig]:
@@ -441,16 +525,10 @@ def _deploy_request(
     except ValueError as error:
         raise HttpError(400, f"invalid rollout: {error}") from None
     try:
-        onnx_bytes = Path(path).read_bytes()
-        model = OnnxModel(
-            config.model_name,
-            version,
-            onnx_bytes,
-            expected_sha256=request.get("sha256"),
+        model = OnnxModel.load(
+            config.model_name, version, Path(path), expected_sha256=request.get("sha256"),
             intra_op_threads=config.intra_op_threads,
-        )
-    except OSError as error:
-        raise HttpError(400, f"cannot read model file {path}: {error}") from None
+        )  # fmt: skip
     except ModelLoadError as error:
         raise HttpError(400, str(error)) from None
     if rollout.strategy is Strategy.BLUE_GREEN and len(rollout.steps) > 1:
@@ -484,9 +562,13 @@ def _read_token(path: Path | None) -> str | None:
 
 
 def _output_summary(outputs: list[np.ndarray]) -> float:
+    """Mean of the last output column (np.mean's Python wrapper costs more than the sum)."""
     last = outputs[-1]
-    values = last.reshape(last.shape[0], -1)[:, -1] if last.ndim else last
-    return float(np.mean(values))
+    if not last.ndim:
+        return float(last)
+    values = last.reshape(last.shape[0], -1)[:, -1]
+    rows = int(values.shape[0]) or 1
+    return float(np.add.reduce(values, dtype=np.float64)) / rows
 
 
 def _json(payload: Any) -> bytes:

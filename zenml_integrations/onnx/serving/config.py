@@ -90,6 +90,10 @@ class ServerConfig(BaseModel):
         default=None, description="File holding the admin token, read when the variable is unset."
     )
     inference_log_dir: Path | None = None
+    state_file: Path | None = Field(
+        default=None,
+        description="Where promotions and rollbacks are kept, so a restart does not undo them.",
+    )
     inference_log_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
 
     @model_validator(mode="after")

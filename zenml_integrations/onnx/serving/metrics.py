@@ -7,6 +7,8 @@ dashboards built for MLServer work unchanged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -25,11 +27,29 @@ LATENCY_BUCKETS = (
 PREDICTION_BUCKETS = (*(round(0.1 * step, 1) for step in range(1, 10)), 1.0, 10.0, 100.0, 1000.0)
 
 
+@dataclass(frozen=True)
+class VersionSeries:
+    """The labelled children one version and variant write to on every request.
+
+    ``Metric.labels()`` takes a lock and builds a key each call; resolving the
+    children once per version keeps that off the request path.
+    """
+
+    latency: Histogram
+    ok: Counter
+    error: Counter
+    rejected: Counter
+    prediction: Histogram
+    success: Counter
+    failure: Counter
+
+
 class ServerMetrics:
     """Every series the server exports, bound to one registry."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._series: dict[tuple[str, str, str], VersionSeries] = {}
         labels = ("model", "version", "variant")
         self.requests = Counter(
             "onnx_server_requests",
@@ -87,3 +107,19 @@ class ServerMetrics:
             "onnx_server_model", "Loaded model versions and their roles.", ("version",),
             registry=self.registry,
         )  # fmt: skip
+
+    def series(self, model: str, version: str, variant: str) -> VersionSeries:
+        """The children for one (model, version, variant), created on first use."""
+        key = (model, version, variant)
+        found = self._series.get(key)
+        if found is None:
+            found = self._series[key] = VersionSeries(
+                latency=self.latency.labels(model, version, variant),
+                ok=self.requests.labels(model, version, variant, "ok"),
+                error=self.requests.labels(model, version, variant, "error"),
+                rejected=self.requests.labels(model, version, variant, "invalid"),
+                prediction=self.prediction.labels(model, version),
+                success=self.mlserver_success.labels(model, version),
+                failure=self.mlserver_failure.labels(model, version),
+            )
+        return found

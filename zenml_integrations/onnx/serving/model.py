@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,11 +32,11 @@ class TensorSpec:
     name: str
     dtype: np.dtype[Any]
     shape: tuple[int, ...]
+    datatype: str = field(init=False)  # the OIP name; computed once, read on every response
 
-    @property
-    def datatype(self) -> str:
-        """The Open Inference Protocol name of the element type."""
-        return _OIP_DATATYPES.get(self.dtype.name, self.dtype.name.upper())
+    def __post_init__(self) -> None:
+        datatype = _OIP_DATATYPES.get(self.dtype.name, self.dtype.name.upper())
+        object.__setattr__(self, "datatype", datatype)
 
     def metadata(self) -> dict[str, Any]:
         """The OIP metadata entry for this tensor."""
@@ -58,11 +59,13 @@ class OnnxModel:
         expected_sha256: str | None = None,
         intra_op_threads: int = 1,
         inter_op_threads: int = 1,
+        source: Path | None = None,
     ) -> None:
         import onnxruntime as ort
 
         self.name = name
         self.version = version
+        self.source = source
         self.sha256 = hashlib.sha256(onnx_bytes).hexdigest()
         if expected_sha256 is not None and expected_sha256 != self.sha256:
             raise ModelLoadError(
@@ -101,6 +104,32 @@ class OnnxModel:
             f"f{index}" for index in range(self.input.shape[1])
         )
         self.n_features = self.input.shape[1]
+
+    @classmethod
+    def load(
+        cls,
+        name: str,
+        version: str,
+        path: Path,
+        *,
+        expected_sha256: str | None = None,
+        intra_op_threads: int = 1,
+    ) -> OnnxModel:
+        """Load a model file, remembering where it came from so a restart can reload it."""
+        try:
+            onnx_bytes = path.read_bytes()
+        except OSError as error:
+            raise ModelLoadError(
+                f"model {name} version {version}: cannot read {path}: {error}"
+            ) from None
+        return cls(
+            name,
+            version,
+            onnx_bytes,
+            expected_sha256=expected_sha256,
+            intra_op_threads=intra_op_threads,
+            source=path.resolve(),
+        )
 
     def predict(self, batch: np.ndarray) -> list[np.ndarray]:
         """Run the model; ``batch`` must already match the input spec."""

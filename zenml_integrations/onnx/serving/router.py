@@ -43,8 +43,10 @@ class RolloutState:
 class Router:
     """Thread-safe holder of the rollout state with a lock-free read path."""
 
-    def __init__(self, champion: str, seed: int | None = None) -> None:
-        self._state = RolloutState(champion=champion)
+    def __init__(
+        self, champion: str, seed: int | None = None, previous_champion: str | None = None
+    ) -> None:
+        self._state = RolloutState(champion=champion, previous_champion=previous_champion)
         self._lock = threading.Lock()
         self._random = random.Random(seed)
 
