@@ -8,7 +8,7 @@ ifeq ($(strip $(UV)),)
 UV := $(CURDIR)/.tools/bin/uv
 endif
 DEMO_DIR ?= demo-project
-KIT_REQUIREMENT = zenml-mlops-kit[gx,mlflow,onnx] @ file://$(CURDIR)
+KIT_REQUIREMENT = zenml-mlops-kit[gx,mlflow,onnx,evidently] @ file://$(CURDIR)
 
 export ZENML_ANALYTICS_OPT_IN ?= false
 export DO_NOT_TRACK ?= true
@@ -16,7 +16,7 @@ export GX_ANALYTICS_ENABLED ?= false
 export UV_PYTHON ?= 3.11
 export UV
 
-.PHONY: setup demo test test-fast lint format bench-demo bench-serve soak clean
+.PHONY: setup tools demo test test-fast lint format bench-demo bench-serve bench-drift soak clean
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv $(CURDIR)/.tools
@@ -34,7 +34,12 @@ demo: setup ## Scaffold $(DEMO_DIR) with default answers and run its training pi
 	@echo "Runs:       make -C $(DEMO_DIR) runs UV=$(UV)"
 	@echo "Stores:     $(abspath $(DEMO_DIR))/.zenml (ZenML, MLflow and artifacts: SQLite and files)"
 
-test: setup ## The whole suite: unit, integration, template and end-to-end tests
+tools: ## promtool and a Pushgateway for the monitoring tests (Debian packages)
+	command -v promtool >/dev/null && command -v prometheus-pushgateway >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends prometheus prometheus-pushgateway)
+
+test: setup tools ## The whole suite: unit, integration, template and end-to-end tests
 	$(UV) run pytest
 
 test-fast: setup ## Unit tests only
@@ -56,6 +61,9 @@ bench-demo: setup ## Time the demo's pipeline run and its cached rerun
 bench-serve: setup ## Our ONNX server vs mlflow models serve (needs Debian's wrk)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(UV) run python benchmarks/serve.py
+
+bench-drift: setup ## Our drift gate vs Evidently's DataDriftPreset on 100k x 20
+	$(UV) run python benchmarks/drift.py
 
 soak: setup ## 60 s at 1,000 req/s against one server: no errors, stable memory
 	$(UV) run python benchmarks/soak.py

@@ -48,7 +48,7 @@ def main() -> None:
     copier.run_copy(
         str(REPO_ROOT),
         str(project),
-        data={"kit_requirement": f"zenml-mlops-kit[gx,mlflow,onnx] @ file://{REPO_ROOT}"},
+        data={"kit_requirement": f"zenml-mlops-kit[gx,mlflow,onnx,evidently] @ file://{REPO_ROOT}"},
         defaults=True,
         vcs_ref="HEAD",
         quiet=True,

@@ -9,6 +9,7 @@ from zenml_integrations.training.models import ModelSpec
 
 from steps.data import load_data, split_data
 from steps.data_quality import data_quality_gate
+from steps.drift import drift_gate
 from steps.onnx_export import ParityTolerance, export_onnx
 from steps.registry import QualityGate, quality_gate, register_model
 from steps.training import evaluate_model, train_model
@@ -27,12 +28,14 @@ def training_pipeline(
     test_fraction: float = 0.2,
     parity: ParityTolerance = DEFAULT_PARITY,
     gate: QualityGate = DEFAULT_GATE,
+    check_drift: bool = True,
 ) -> None:
     """Train a model and promote it only through every gate.
 
     The run stops, and nothing is registered, when the data fails its suite or
     the ONNX model does not reproduce scikit-learn. ``champion`` moves only
-    when the quality gate finds the new version better.
+    when the newest rows (the held-out split) have not drifted from the rows
+    the model learned from, and the quality gate finds the new version better.
     """
     raw_data = load_data(source=source, schema=schema)
     after = []
@@ -57,11 +60,27 @@ def training_pipeline(
         schema=schema,
         tolerance=parity,
     )
+    drift_verdict = None
+    if check_drift:
+        drift_verdict, _ = drift_gate(
+            reference=train_data,
+            current=test_data,
+            feature_columns=feature_columns,
+            id_columns=[schema.entity_column],
+            timestamp_column=schema.timestamp_column,
+        )
     registered_version = register_model(
         onnx_model=onnx_model,
         metrics=metrics,
         data_lineage=data_lineage,
         onnx_parity=onnx_parity,
+        train_data=train_data,
+        feature_columns=feature_columns,
         model_name=model_name,
     )
-    quality_gate(registered_version=registered_version, model_name=model_name, gate=gate)
+    quality_gate(
+        registered_version=registered_version,
+        model_name=model_name,
+        gate=gate,
+        drift_verdict=drift_verdict,
+    )

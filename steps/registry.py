@@ -8,12 +8,23 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 from mlflow import MlflowClient
 from pydantic import BaseModel, ConfigDict, Field
 from zenml import get_step_context, log_metadata, step
-from zenml_integrations.mlflow.registry import promote_if_better, register_onnx_model
+from zenml_integrations.evidently.gate import DriftVerdict
+from zenml_integrations.mlflow.registry import (
+    promote_if_better,
+    refuse_promotion,
+    register_onnx_model,
+)
+from zenml_integrations.monitoring.reference import write_reference
 from zenml_integrations.onnx.convert import input_signature
 from zenml_integrations.onnx.triton import write_triton_repository
+
+
+class DriftGateFailed(RuntimeError):
+    """The data drifted: the model is registered but not promoted."""
 
 
 class QualityGate(BaseModel):
@@ -33,12 +44,19 @@ def register_model(
     metrics: dict[str, float],
     data_lineage: dict[str, str],
     onnx_parity: dict[str, Any],
+    train_data: pd.DataFrame,
+    feature_columns: list[str],
     model_name: str,
 ) -> Annotated[dict[str, Any], "registered_version"]:
-    """Register the parity-checked ONNX model with lineage tags; alias it ``challenger``."""
+    """Register the parity-checked ONNX model with lineage tags; alias it ``challenger``.
+
+    Stored with it: the Triton layout, and a sample of its training inputs
+    that monitoring compares served traffic against.
+    """
     context = get_step_context()
-    triton_root = Path(tempfile.mkdtemp(prefix="triton-"))
-    write_triton_repository(onnx_model, triton_root / "triton", model_name)
+    extra_root = Path(tempfile.mkdtemp(prefix="model-files-"))
+    write_triton_repository(onnx_model, extra_root / "triton", model_name)
+    write_reference(train_data, feature_columns, extra_root)
     registered = register_onnx_model(
         MlflowClient(),
         model_name=model_name,
@@ -52,18 +70,29 @@ def register_model(
             "zenml_run_name": context.pipeline_run.name,
             "onnx_parity_max_abs_diff": str(onnx_parity["max_abs_diff"]),
         },
-        extra_artifacts=triton_root,
+        extra_artifacts=extra_root,
     )
-    shutil.rmtree(triton_root, ignore_errors=True)
+    shutil.rmtree(extra_root, ignore_errors=True)
     log_metadata({"registered_version": asdict(registered)})
     return asdict(registered)
 
 
 @step(experiment_tracker=True, enable_cache=False)
 def quality_gate(
-    registered_version: dict[str, Any], model_name: str, gate: QualityGate
+    registered_version: dict[str, Any],
+    model_name: str,
+    gate: QualityGate,
+    drift_verdict: DriftVerdict | None = None,
 ) -> Annotated[dict[str, Any], "promotion_decision"]:
-    """Move ``champion`` to the challenger only if it beats the current champion."""
+    """Move ``champion`` to the challenger only if its data held and it beats the champion.
+
+    Raises:
+        DriftGateFailed: when the drift gate failed; ``champion`` stays where it is.
+    """
+    if drift_verdict is not None and not drift_verdict.passed:
+        refuse_promotion(MlflowClient(), model_name, registered_version["version"],
+                         "drift_gate", drift_verdict.reason)  # fmt: skip
+        raise DriftGateFailed(f"not promoted, the drift gate failed: {drift_verdict.reason}")
     decision = promote_if_better(
         MlflowClient(),
         model_name=model_name,

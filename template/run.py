@@ -4,6 +4,8 @@
     python run.py train --env staging --no-cache
     python run.py train --sample-rows 2000     # a quick smoke run
     python run.py deploy                       # serve the registry's champion
+    python run.py monitor                      # drift check on served traffic, retrain if it lasts
+    python run.py schedule                     # apply configs/monitoring.yaml's schedules
 
 The same command runs on any stack; only `zenml stack set` (or
 `make stack STACK=...`) changes where the steps execute.
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 from zenml_integrations.run_config import pipeline_run_config, write_run_config
 
 CONFIGS = Path(__file__).parent / "configs"
@@ -69,9 +72,72 @@ def deploy(environment: str) -> None:
     )
 
 
+@cli.command()
+@click.option(
+    "--env", "environment", type=click.Choice(ENVIRONMENTS), default="local", show_default=True
+)
+@click.option("--no-retrain", is_flag=True, help="Report drift but do not start training.")
+def monitor(environment: str, no_retrain: bool) -> None:
+    """Check served traffic for drift, export metrics, and retrain when drift persists."""
+    from pipelines.monitoring import monitoring_pipeline
+    from pipelines.training import training_pipeline
+
+    run = launch(monitoring_pipeline, "monitoring", environment, {"enable_cache": False})
+    if run.status.value != "completed":
+        click.echo(f"run {run.name}: {run.status.value}")
+        raise SystemExit(1)
+    outcome = run.steps["publish_drift"].output.load()
+    drifted = ", ".join(outcome["drifted_columns"]) or "none"
+    click.echo(
+        f"run {run.name}: completed\n"
+        f"{outcome['model_name']} v{outcome['version']}: drift gate "
+        f"{'passed' if outcome['drift_passed'] else 'FAILED'} ({outcome['reason']})\n"
+        f"drifted features: {drifted}\n"
+        f"metrics: {', '.join(outcome['metrics_exported_to']) or 'not exported'}"
+    )
+    if outcome["retrain"] and not no_retrain:
+        click.echo("drift persists: starting the training pipeline")
+        training = launch(training_pipeline, "training", environment, {})
+        click.echo(describe(training))
+
+
+@cli.command()
+@click.option(
+    "--env", "environment", type=click.Choice(ENVIRONMENTS), default="local", show_default=True
+)
+def schedule(environment: str) -> None:
+    """Schedule monitoring and retraining with the cron expressions in configs/monitoring.yaml."""
+    from zenml.client import Client
+    from zenml.config.schedule import Schedule
+
+    from pipelines.monitoring import monitoring_pipeline
+    from pipelines.training import training_pipeline
+
+    schedules = yaml.safe_load((CONFIGS / "monitoring.yaml").read_text())["schedules"]
+    orchestrator = Client().active_stack.orchestrator
+    if not orchestrator.config.is_schedulable:
+        click.echo(
+            f"orchestrator {orchestrator.name!r} ({orchestrator.flavor}) cannot run schedules.\n"
+            "Add these lines to your crontab (crontab -e) instead:\n"
+            f"{schedules['monitoring']} cd {Path.cwd()} && make monitor\n"
+            f"{schedules['training']} cd {Path.cwd()} && make train"
+        )
+        return
+    for name, pipeline in (("monitoring", monitoring_pipeline), ("training", training_pipeline)):
+        config = pipeline_run_config(CONFIGS, name, environment, {})
+        config.pop("schedules", None)
+        scheduled = pipeline.with_options(
+            config_path=str(write_run_config(config)),
+            schedule=Schedule(name=f"{name}-{environment}", cron_expression=schedules[name]),
+        )
+        scheduled()
+        click.echo(f"scheduled {name}: {schedules[name]}")
+
+
 def launch(pipeline: Any, name: str, environment: str, overrides: dict[str, Any]) -> Any:
     """Run ``pipeline`` with configs/<name>.yaml, configs/<environment>.yaml and overrides."""
     config = pipeline_run_config(CONFIGS, name, environment, overrides)
+    config.pop("schedules", None)  # applied by `run.py schedule`, not a run setting
     return pipeline.with_options(config_path=str(write_run_config(config)))()
 
 

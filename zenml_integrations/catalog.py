@@ -8,4 +8,7 @@ has been registered there from an importable source path. This list is what
 
 from __future__ import annotations
 
-FLAVOR_SOURCES: tuple[str, ...] = ("zenml_integrations.onnx.flavor.OnnxModelDeployerFlavor",)
+FLAVOR_SOURCES: tuple[str, ...] = (
+    "zenml_integrations.onnx.flavor.OnnxModelDeployerFlavor",
+    "zenml_integrations.evidently.flavor.EvidentlyDriftGateFlavor",
+)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import inspect
+import typing
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from zenml.config.pipeline_run_configuration import PipelineRunConfiguration
 from zenml_integrations.run_config import load_layers
 from zenml_integrations.stack_recipes import load_recipe
 
+from pipelines.monitoring import monitoring_pipeline
 from pipelines.training import training_pipeline
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -37,14 +41,7 @@ def test_given_training_parameters_then_they_validate_against_the_pipeline_signa
         PROJECT_ROOT / "configs" / "training.yaml",
         PROJECT_ROOT / "configs" / f"{environment}.yaml",
     )["parameters"]
-    signature = inspect.signature(training_pipeline.entrypoint)
-    unknown = set(parameters) - set(signature.parameters)
-    assert not unknown, f"configs name parameters the pipeline does not take: {unknown}"
-    for name, value in parameters.items():
-        annotation = signature.parameters[name].annotation
-        model_class = getattr(annotation, "model_validate", None)
-        if model_class is not None:
-            model_class(value)
+    validate_parameters(training_pipeline.entrypoint, parameters)
 
 
 def test_given_the_stack_recipes_then_each_parses() -> None:
@@ -52,3 +49,29 @@ def test_given_the_stack_recipes_then_each_parses() -> None:
     assert recipes, "the project ships no stack recipe"
     for recipe in recipes:
         assert load_recipe(recipe).components
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_given_the_monitoring_config_then_zenml_accepts_it_and_schedules_are_cron(
+    environment: str,
+) -> None:
+    config = load_layers(
+        PROJECT_ROOT / "configs" / "monitoring.yaml",
+        PROJECT_ROOT / "configs" / f"{environment}.yaml",
+    )
+    schedules = config.pop("schedules")
+    assert set(schedules) == {"monitoring", "training"}
+    assert all(len(cron.split()) == 5 for cron in schedules.values()), schedules
+    PipelineRunConfiguration.model_validate(config)
+    validate_parameters(monitoring_pipeline.entrypoint, config["parameters"])
+
+
+def validate_parameters(entrypoint: Callable[..., object], parameters: dict[str, Any]) -> None:
+    """Every configured parameter exists, and pydantic-typed ones validate."""
+    unknown = set(parameters) - set(inspect.signature(entrypoint).parameters)
+    assert not unknown, f"configs name parameters the pipeline does not take: {unknown}"
+    hints = typing.get_type_hints(entrypoint)
+    for name, value in parameters.items():
+        model_class = getattr(hints[name], "model_validate", None)
+        if model_class is not None:
+            model_class.model_validate(value)

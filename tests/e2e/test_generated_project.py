@@ -10,7 +10,9 @@ from pathlib import Path
 
 import copier
 import httpx
+import pandas as pd
 import pytest
+from zenml_integrations.training.sample_data import generate_sample
 
 from tests.conftest import REPO_ROOT
 
@@ -52,7 +54,18 @@ def _uv() -> str:
     return found
 
 
-def _make(project: Path, *targets: str) -> str:
+def shifted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Five of eleven features moved: past the local stack's tolerated drift share of 0.3."""
+    moved = frame.copy()
+    moved["monthly_charges"] *= 1.8
+    moved["total_charges"] *= 1.8
+    moved["days_since_last_login"] += 15
+    moved["avg_session_minutes"] *= 0.5
+    moved["support_calls_90d"] += 3
+    return moved
+
+
+def _make(project: Path, *targets: str, expect_success: bool = True) -> str:
     completed = subprocess.run(
         ["make", *targets, f"UV={_uv()}"],
         cwd=project,
@@ -62,7 +75,7 @@ def _make(project: Path, *targets: str) -> str:
         check=False,
     )
     output = completed.stdout + completed.stderr
-    assert completed.returncode == 0, output[-6000:]
+    assert (completed.returncode == 0) is expect_success, output[-6000:]
     return output
 
 
@@ -73,7 +86,7 @@ def test_given_default_answers_when_generated_then_project_tests_and_training_pa
     copier.run_copy(
         str(template_repo),
         str(project),
-        data={"kit_requirement": f"zenml-mlops-kit[gx,mlflow,onnx] @ file://{REPO_ROOT}"},
+        data={"kit_requirement": f"zenml-mlops-kit[gx,mlflow,onnx,evidently] @ file://{REPO_ROOT}"},
         defaults=True,
         vcs_ref="HEAD",
         quiet=True,
@@ -106,6 +119,25 @@ def test_given_default_answers_when_generated_then_project_tests_and_training_pa
     assert state["champion_tags"]["data_rows.train"] == "48000"
     assert len(state["champion_tags"]["onnx_sha256"]) == 64
 
+    # A run whose newest rows drifted is not promoted; the champion stays.
+    drifted = generate_sample(20_000, seed=3)
+    newest = drifted["event_timestamp"] >= drifted["event_timestamp"].quantile(0.8)
+    drifted.loc[newest] = shifted(drifted.loc[newest])
+    drifted.to_parquet(project / "drifted.parquet")
+    training_config = project / "configs" / "training.yaml"
+    sample_config = training_config.read_text()
+    training_config.write_text(
+        sample_config.replace("kind: sample", "kind: file\n    path: drifted.parquet", 1)
+    )
+    refused = _make(project, "train", expect_success=False)
+    assert "not promoted, the drift gate failed" in refused
+    training_config.write_text(sample_config)
+    after_refusal = subprocess.run(
+        [_uv(), "run", "python", "registry_query.py"], cwd=project, capture_output=True,
+        text=True, timeout=300, check=True,
+    )  # fmt: skip
+    assert json.loads(after_refusal.stdout.strip().splitlines()[-1])["champion"] == "1"
+
     try:
         deploy_output = _make(project, "deploy")
         assert "churn_model v1: deployed" in deploy_output
@@ -120,6 +152,22 @@ def test_given_default_answers_when_generated_then_project_tests_and_training_pa
         assert answer.status_code == 200, answer.text
         assert answer.json()["model_version"] == "1"
         assert answer.json()["id"] == "from-e2e"
+
+        # Served traffic drifts: the first monitoring run reports it and exports
+        # the series; the second finds it persisting and starts retraining.
+        traffic = shifted(generate_sample(2000, seed=5))[FEATURES]
+        for start in range(0, len(traffic), 100):
+            records = traffic.iloc[start : start + 100].to_dict(orient="records")
+            assert httpx.post(endpoint, json={"records": records}, timeout=10).status_code == 200
+        first = _make(project, "monitor")
+        assert "drift gate FAILED" in first
+        assert "monthly_charges" in first
+        exported = (project / "monitoring" / "metrics" / "drift.prom").read_text()
+        assert 'model_drift_gate_passed{model="churn_model",version="1"} 0.0' in exported
+        assert "drift persists" not in first
+        second = _make(project, "monitor")
+        assert "drift persists: starting the training pipeline" in second
+        assert "champion: v1" in second  # same sample data: the retrained model is identical
     finally:
         (project / "stop_servers.py").write_text(STOP_SERVERS)
         subprocess.run(

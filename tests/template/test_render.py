@@ -25,17 +25,26 @@ COMMON_FILES = {
     "run.py",
     "configs/training.yaml",
     "configs/deployment.yaml",
+    "configs/monitoring.yaml",
     "configs/local.yaml",
     "configs/staging.yaml",
     "configs/production.yaml",
+    "monitoring/README.md",
+    "monitoring/grafana/model-serving.json",
+    "monitoring/prometheus/alerts.yml",
+    "monitoring/prometheus/alerts_test.yml",
+    "monitoring/prometheus/prometheus.yml",
     "pipelines/__init__.py",
     "pipelines/training.py",
     "pipelines/deployment.py",
+    "pipelines/monitoring.py",
     "stacks/local.yaml",
     "steps/__init__.py",
     "steps/data.py",
     "steps/data_quality.py",
     "steps/deployment.py",
+    "steps/drift.py",
+    "steps/monitoring.py",
     "steps/onnx_export.py",
     "steps/registry.py",
     "steps/training.py",
@@ -103,8 +112,14 @@ def test_given_answers_when_rendered_then_exact_files_and_valid_contents(
     for path in project.rglob("*"):
         if path.is_file():
             text = path.read_text(encoding="utf-8")
-            assert "{{" not in text, path
-            assert "{%" not in text, path
+            relative = path.relative_to(project)
+            if relative.parts[0] == "monitoring":
+                # Copied verbatim: Prometheus and Grafana templates ({{ $labels.model }}) intact.
+                source = template_repo / "template" / relative
+                assert text == source.read_text(encoding="utf-8"), path
+            else:
+                assert "{{" not in text, path
+                assert "{%" not in text, path
             assert not path.is_symlink(), f"{path} must be a copy, not a link into the template"
             if path.suffix in {".yaml", ".yml"}:
                 yaml.safe_load(text)

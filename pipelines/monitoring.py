@@ -1,0 +1,37 @@
+"""Monitoring: check served traffic for drift, export the results, and say when to retrain."""
+
+from __future__ import annotations
+
+from zenml import pipeline
+
+from steps.drift import drift_gate
+from steps.monitoring import MetricsExport, MonitoringWindow, load_served_traffic, publish_drift
+
+DEFAULT_WINDOW = MonitoringWindow()
+DEFAULT_EXPORT = MetricsExport()
+
+
+@pipeline(enable_cache=False)
+def monitoring_pipeline(
+    model_name: str,
+    window: MonitoringWindow = DEFAULT_WINDOW,
+    export: MetricsExport = DEFAULT_EXPORT,
+    retrain_after_drifted_runs: int = 2,
+) -> None:
+    """Compare the served inputs with the serving version's training reference.
+
+    The outcome says ``retrain`` once drift has lasted for the configured number
+    of consecutive runs; ``run.py monitor`` then starts the training pipeline.
+    """
+    reference, served_inputs, feature_columns, served_window = load_served_traffic(
+        model_name=model_name, window=window
+    )
+    drift_verdict, _ = drift_gate(
+        reference=reference, current=served_inputs, feature_columns=feature_columns
+    )
+    publish_drift(
+        drift_verdict=drift_verdict,
+        served_window=served_window,
+        export=export,
+        retrain_after_drifted_runs=retrain_after_drifted_runs,
+    )

@@ -1,0 +1,258 @@
+"""The drift verdict, from Evidently's own per-column drift tests, and the full HTML report.
+
+The verdict runs one ``ValueDrift`` per checked column and nothing else: the
+preset's dataset-level metrics, tables and plots cost several times more and
+are rendered separately, only for humans. Evidently is imported inside the
+functions so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+from zenml_integrations.evidently.config import ColumnType, DriftGateConfig
+
+
+class ColumnDrift(BaseModel):
+    """Evidently's drift test on one column, as it reported it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    column: str
+    column_type: ColumnType
+    method: str = Field(
+        description="The configured method name, or the display name of the default Evidently "
+        "picked (e.g. 'Wasserstein distance (normed)')"
+    )
+    score: float = Field(description="A p-value or a distance, depending on the method")
+    threshold: float
+    drifted: bool = Field(description="Evidently's drift test for the column did not pass")
+
+
+class DriftVerdict(BaseModel):
+    """Whether the current data may go on, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    passed: bool
+    reason: str
+    drift_share: float
+    max_drift_share: float
+    columns: list[ColumnDrift]
+    schema_errors: list[str] = []
+    reference_rows: int
+    current_rows: int
+
+    @property
+    def drifted_columns(self) -> list[ColumnDrift]:
+        """The checked columns whose drift test failed, in config order."""
+        return [column for column in self.columns if column.drifted]
+
+
+def check_drift(
+    reference: pd.DataFrame, current: pd.DataFrame, config: DriftGateConfig
+) -> DriftVerdict:
+    """Test every declared column for drift and decide against ``max_drift_share``.
+
+    Bad data never raises: a frame that breaks the declared schema, or is
+    empty, gives a failed verdict naming every problem. A column counts as
+    drifted unless Evidently's test for it passed, so an errored test fails
+    closed too.
+
+    Raises:
+        ValueError: from Evidently when a configured method does not exist or
+            does not apply to the column's type.
+    """
+    schema_errors = _schema_errors(reference, current, config)
+    if schema_errors:
+        return DriftVerdict(
+            passed=False,
+            reason=f"Failed closed, drift was not tested: {'; '.join(schema_errors)}.",
+            drift_share=0.0,
+            max_drift_share=config.max_drift_share,
+            columns=[],
+            schema_errors=schema_errors,
+            reference_rows=len(reference),
+            current_rows=len(current),
+        )
+    from evidently import Report  # type: ignore[import-untyped]
+    from evidently.metrics import ValueDrift  # type: ignore[import-untyped]
+
+    metrics = []
+    for column in config.feature_columns:
+        test = config.test_for(column)
+        metrics.append(ValueDrift(column=column, method=test.method, threshold=test.threshold))
+    snapshot = Report(metrics, include_tests=True).run(*_datasets(reference, current, config))
+    columns = _column_drifts(snapshot.dict(), config)
+    drifted = [column.column for column in columns if column.drifted]
+    drift_share = len(drifted) / len(columns)
+    passed = drift_share <= config.max_drift_share
+    return DriftVerdict(
+        passed=passed,
+        reason=_reason(passed, drifted, len(columns), drift_share, config.max_drift_share),
+        drift_share=drift_share,
+        max_drift_share=config.max_drift_share,
+        columns=columns,
+        reference_rows=len(reference),
+        current_rows=len(current),
+    )
+
+
+def drift_report_html(
+    reference: pd.DataFrame, current: pd.DataFrame, config: DriftGateConfig
+) -> str:
+    """Evidently's ``DataDriftPreset`` over the same columns and methods, as one HTML page.
+
+    When the frames break the schema there is nothing to compare, so the page
+    lists the schema errors instead.
+    """
+    schema_errors = _schema_errors(reference, current, config)
+    if schema_errors:
+        items = "".join(f"<li>{html.escape(error)}</li>" for error in schema_errors)
+        return (
+            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Data drift</title></head>"
+            f"<body><h1>Drift not tested: the data breaks the schema</h1><ul>{items}</ul>"
+            "</body></html>"
+        )
+    from evidently import Report
+    from evidently.presets import DataDriftPreset  # type: ignore[import-untyped]
+
+    tests = {column: config.test_for(column) for column in config.feature_columns}
+    preset = DataDriftPreset(
+        columns=config.feature_columns,
+        drift_share=config.max_drift_share,
+        per_column_method={c: t.method for c, t in tests.items() if t.method is not None},
+        per_column_threshold={c: t.threshold for c, t in tests.items() if t.threshold is not None},
+    )
+    snapshot = Report([preset], include_tests=True).run(*_datasets(reference, current, config))
+    return str(snapshot.get_html_str(as_iframe=False))
+
+
+def _schema_errors(
+    reference: pd.DataFrame, current: pd.DataFrame, config: DriftGateConfig
+) -> list[str]:
+    """Every way the two frames break the declared schema, each naming its frame and column."""
+    return [
+        *_frame_errors("reference", reference, config),
+        *_frame_errors("current", current, config),
+    ]
+
+
+def _frame_errors(name: str, frame: pd.DataFrame, config: DriftGateConfig) -> list[str]:
+    errors = [] if len(frame) else [f"{name} frame has no rows"]
+    declared = {*config.feature_columns, *config.untested_columns}
+    repeated = frame.columns[frame.columns.duplicated()].unique()
+    errors += [f"{name} has column {column!r} more than once" for column in repeated]
+    errors += [
+        f"{name} is missing column {column!r}"
+        for column in config.feature_columns
+        if column not in frame.columns
+    ]
+    errors += [
+        f"{name} has undeclared column {column!r}"
+        for column in frame.columns
+        if column not in declared
+    ]
+    for column in config.feature_columns:
+        if column not in frame.columns or column in repeated:
+            continue
+        series = frame[column]
+        column_type = config.column_type(column)
+        if not _dtype_fits(series.dtype, column_type):
+            errors.append(f"{name} {column_type} column {column!r} has dtype {series.dtype}")
+        elif len(frame) and not _has_values(series, column_type):
+            errors.append(f"{name} column {column!r} has no values, only nulls")
+    return errors
+
+
+def _dtype_fits(dtype: Any, column_type: ColumnType) -> bool:
+    types = pd.api.types
+    if types.is_bool_dtype(dtype):  # pandas calls bool numeric; a drift test on 0/1 is not
+        return column_type == "categorical"
+    if column_type == "numerical":
+        return bool(types.is_numeric_dtype(dtype))
+    return bool(
+        isinstance(dtype, pd.CategoricalDtype)
+        or types.is_object_dtype(dtype)
+        or types.is_string_dtype(dtype)
+        or types.is_integer_dtype(dtype)
+    )
+
+
+def _has_values(series: pd.Series, column_type: ColumnType) -> bool:
+    # Evidently drops nulls and infinities before testing and raises on what is left empty.
+    if column_type == "numerical":
+        return bool(np.isfinite(series.to_numpy(dtype=float, na_value=np.nan)).any())
+    return bool(series.notna().any())
+
+
+def _datasets(
+    reference: pd.DataFrame, current: pd.DataFrame, config: DriftGateConfig
+) -> tuple[Any, Any]:
+    """Current and reference (``Report.run``'s order) as Evidently datasets."""
+    from evidently import DataDefinition, Dataset
+
+    # Every column list is given, so Evidently infers nothing; id and timestamp
+    # columns are left out of the frames it sees, so they can never be tested.
+    definition = DataDefinition(
+        numerical_columns=config.numerical_columns,
+        categorical_columns=config.categorical_columns,
+        text_columns=[],
+        datetime_columns=[],
+        unknown_columns=[],
+        list_columns=[],
+    )
+    return (
+        Dataset.from_pandas(_sample(current, config), data_definition=definition),
+        Dataset.from_pandas(_sample(reference, config), data_definition=definition),
+    )
+
+
+def _sample(frame: pd.DataFrame, config: DriftGateConfig) -> pd.DataFrame:
+    features = frame[config.feature_columns]
+    if config.sample_rows is None or len(features) <= config.sample_rows:
+        return features
+    # Back in row order, so the report's over-the-index plots keep their meaning.
+    return features.sample(n=config.sample_rows, random_state=config.random_state).sort_index()
+
+
+def _column_drifts(results: dict[str, Any], config: DriftGateConfig) -> list[ColumnDrift]:
+    """Per-column outcomes from ``Snapshot.dict()``: each ValueDrift's test, joined to its score.
+
+    The method and threshold are the ones Evidently resolved (its defaults when
+    the config left them out); the verdict follows the test status, since
+    p-value methods drift below their threshold and distances above it.
+    """
+    scores = {metric["id"]: metric["value"] for metric in results["metrics"]}
+    outcomes = {}
+    for test in results["tests"]:
+        params = test["metric_config"]["params"]
+        column = params["column"]
+        outcomes[column] = ColumnDrift(
+            column=column,
+            column_type=config.column_type(column),
+            method=str(params["method"]),
+            score=float(scores[test["metric_config"]["metric_id"]]),
+            threshold=float(params["threshold"]),
+            drifted=test["status"] != "SUCCESS",
+        )
+    untested = [column for column in config.feature_columns if column not in outcomes]
+    if untested:
+        raise RuntimeError(f"Evidently returned no drift test for columns {untested}")
+    return [outcomes[column] for column in config.feature_columns]
+
+
+def _reason(
+    passed: bool, drifted: list[str], checked: int, drift_share: float, max_drift_share: float
+) -> str:
+    if not drifted:
+        return f"Passed: none of the {checked} checked columns drifted."
+    verdict, comparison = ("Passed", "<=") if passed else ("Failed", ">")
+    return (
+        f"{verdict}: {len(drifted)} of {checked} columns drifted "
+        f"(share {drift_share:.2f} {comparison} max {max_drift_share:.2f}): {', '.join(drifted)}."
+    )

@@ -1,0 +1,1 @@
+"""Production monitoring: served traffic against the training reference, exported to Prometheus."""
