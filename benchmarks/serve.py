@@ -3,16 +3,18 @@
     make bench-serve        # or: uv run python benchmarks/serve.py [--seconds 10]
 
 Trains a 100-tree random forest on the bundled sample, saves it as an MLflow
-scikit-learn model and as ONNX, starts both servers on 127.0.0.1 pinned to
-CPU 0, and drives each with Debian's `wrk` pinned to CPU 1 (same connections,
-same duration) at batch 1 and batch 64. Single-thread onnxruntime in a process
-pinned to CPU 0 is the upper limit, measured twice: with CPU 1 idle, and with
-CPU 1 busy, as it is while wrk drives a server (on this VM a busy CPU 1 slows
-a tree ensemble on CPU 0 by about 1.5x: the two vCPUs share the host's
-caches). Memory speed also drifts by up to 2x within minutes, so raw
-onnxruntime is measured right before and right after each of our runs, and
-the median of several such rounds is reported. Needs `wrk` (apt-get install wrk) and Linux
-`taskset`.
+scikit-learn model and as ONNX, starts both servers on 127.0.0.1 pinned to CPU
+0, and drives each with Debian's `wrk` pinned to CPU 1 (same connections, same
+duration) at batch 1 and batch 64. A bare ASGI route around the same
+onnxruntime session (benchmarks/bare_asgi.py: no routing, validation, metrics
+or logging) runs beside them as the ceiling for any Python server here.
+Single-thread onnxruntime in a process pinned to CPU 0 is the upper limit,
+measured twice: with CPU 1 idle, and with CPU 1 busy, as it is while wrk drives
+a server (on this VM a busy CPU 1 slows a tree ensemble on CPU 0 by about 1.5x:
+the two vCPUs share the host's caches). Memory speed also drifts by up to 2x
+within minutes, so raw onnxruntime is measured right before and right after
+each of our runs, and the median of several such rounds is reported. Needs
+`wrk` (apt-get install wrk) and Linux `taskset`.
 """
 
 from __future__ import annotations
@@ -133,6 +135,17 @@ def run_in_other_cpu(port: int, body: str, *, rate: float, seconds: float) -> Lo
                   seconds=seconds)  # fmt: skip
 
 
+def _answers(url: str, batch: np.ndarray) -> bool:
+    import httpx
+
+    tensor = {"name": "input", "shape": list(batch.shape), "datatype": "FP32",
+              "data": batch.ravel().tolist()}  # fmt: skip
+    try:
+        return httpx.post(url, json={"inputs": [tensor]}, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 def raw_onnxruntime(onnx_bytes: bytes, rows: np.ndarray, seconds: float) -> float:
     """Rows per second of single-thread onnxruntime at this batch size, in this process."""
     import onnxruntime as ort
@@ -192,7 +205,7 @@ def main() -> None:
     sample = frame[features].to_numpy(np.float32)
     batches = {1: sample[:1], 64: sample[:64]}
     expected = run_onnx(onnx_bytes, batches[64])["probabilities"]
-    ours_port, mlflow_port = free_port(), free_port()
+    ours_port, mlflow_port, bare_port = free_port(), free_port(), free_port()
     # Metrics are always on; inference logging is switched on as in production.
     server_config = workdir / "server.json"
     server_config.write_text(json.dumps({"model_name": "churn", "port": ours_port,
@@ -215,11 +228,21 @@ def main() -> None:
              str(mlflow_port), "--workers", "1"],
             env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         ),
+        subprocess.Popen(
+            ["taskset", "-c", "0", sys.executable, str(REPO_ROOT / "benchmarks" / "bare_asgi.py"),
+             str(onnx_path), str(bare_port)],
+            env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ),
     ]  # fmt: skip
     try:
         wait_ready(f"http://127.0.0.1:{ours_port}/v2/health/ready")
         wait_ready(f"http://127.0.0.1:{mlflow_port}/ping")
         import httpx
+
+        bare_url = f"http://127.0.0.1:{bare_port}/"
+        deadline = time.monotonic() + 60
+        while not _answers(bare_url, batches[1]) and time.monotonic() < deadline:
+            time.sleep(0.3)
 
         check = httpx.post(
             f"http://127.0.0.1:{ours_port}/v2/models/churn/infer",
@@ -229,35 +252,39 @@ def main() -> None:
         served = np.asarray(check["outputs"][1]["data"], np.float32).reshape(expected.shape)
         assert np.allclose(served, expected), "our server disagrees with onnxruntime"
 
+        # The fixed-rate run goes first, before the peers' loads have run on CPU 0.
+        tensor = {"name": "input", "shape": list(batches[1].shape), "datatype": "FP32"}
+        fixed_rate = run_in_other_cpu(
+            ours_port, json.dumps({"inputs": [{**tensor, "data": batches[1].ravel().tolist()}]}),
+            rate=1000, seconds=arguments.seconds,
+        )  # fmt: skip
         results: dict[tuple[str, int], dict[str, float]] = {}
         raw: dict[int, dict[bool, float]] = {}
-        ours_bodies: dict[int, str] = {}
         for rows, batch in batches.items():
             tensor = {"name": "input", "shape": list(batch.shape), "datatype": "FP32"}
             ours_body = json.dumps({"inputs": [{**tensor, "data": batch.ravel().tolist()}]})
-            ours_bodies[rows] = ours_body
             mlflow_body = json.dumps(
                 {"dataframe_split": {"columns": features, "data": batch.tolist()}}
             )
-            rounds = []
+            rounds, bare_runs = [], []
             for _ in range(arguments.rounds):
                 before = [raw_on_cpu0(onnx_bytes, batch, 1.5, cpu1_busy=busy) for busy in BUSY]
                 ours = wrk(
                     f"http://127.0.0.1:{ours_port}/v2/models/churn/infer",
                     ours_body, arguments.seconds, arguments.connections,
                 )  # fmt: skip
+                bare_runs.append(wrk(bare_url, ours_body, arguments.seconds, arguments.connections))
                 after = [raw_on_cpu0(onnx_bytes, batch, 1.5, cpu1_busy=busy) for busy in BUSY]
                 reference = {busy: (before[i] + after[i]) / 2 for i, busy in enumerate(BUSY)}
                 rounds.append((ours, reference))
             rounds.sort(key=lambda pair: pair[0]["rps"] * rows / pair[1][True])
             results[("ours", rows)], raw[rows] = rounds[len(rounds) // 2]
+            bare_runs.sort(key=lambda run: run["rps"])
+            results[("bare asgi", rows)] = bare_runs[len(bare_runs) // 2]
             results[("mlflow", rows)] = wrk(
                 f"http://127.0.0.1:{mlflow_port}/invocations",
                 mlflow_body, arguments.seconds, arguments.connections,
             )  # fmt: skip
-        fixed_rate = run_in_other_cpu(
-            ours_port, ours_bodies[1], rate=1000, seconds=arguments.seconds
-        )
     finally:
         for server in servers:
             server.terminate()
@@ -284,7 +311,9 @@ def main() -> None:
     for rows in batches:
         ours, theirs = results[("ours", rows)], results[("mlflow", rows)]
         served = ours["rps"] * rows
+        bare = results[("bare asgi", rows)]["rps"]
         print(f"batch {rows}: ours/mlflow throughput {ours['rps'] / theirs['rps']:.1f}x, "
+              f"ours/bare ASGI route {ours['rps'] / bare:.2f}, "
               f"ours rows/s vs raw onnxruntime {served / raw[rows][True]:.2f} (CPU 1 busy), "
               f"{served / raw[rows][False]:.2f} (CPU 1 idle)")  # fmt: skip
 

@@ -151,6 +151,9 @@ def describe(run: Any) -> str:
             f"onnx parity: max |sklearn - onnx| = {float(parity['max_abs_diff']):.2e} "
             f"on {parity['rows']} held-out rows (passed: {parity['passed']})"
         )
+    if "drift_gate" in steps:
+        verdict = steps["drift_gate"].outputs["drift_verdict"][0].load()
+        lines.append(f"drift gate (held-out vs training rows): {verdict.reason}")
     if "register_model" in steps:
         version = steps["register_model"].output.load()
         lines.append(

@@ -98,6 +98,7 @@ def test_given_default_answers_when_generated_then_project_tests_and_training_pa
     assert " failed" not in tests_output
     lint_output = _make(project, "lint")
     assert "All checks passed!" in lint_output
+    assert "SUCCESS" in _make(project, "alerts-test")  # promtool on the generated rules
 
     train_output = _make(project, "train")
     assert "champion: v1" in train_output
@@ -168,6 +169,9 @@ def test_given_default_answers_when_generated_then_project_tests_and_training_pa
         second = _make(project, "monitor")
         assert "drift persists: starting the training pipeline" in second
         assert "champion: v1" in second  # same sample data: the retrained model is identical
+        scheduled = _make(project, "schedule")  # the local orchestrator runs no schedules
+        assert "0 * * * * cd " in scheduled
+        assert "0 3 * * 1 cd " in scheduled
     finally:
         (project / "stop_servers.py").write_text(STOP_SERVERS)
         subprocess.run(

@@ -94,7 +94,7 @@ def test_given_newest_rows_drifted_when_trained_then_not_promoted_and_champion_k
     assert report["visualizations"] == ["html"]
     assert report["html_bytes"] > 10_000
     assert report["mentions"] == ["monthly_charges", "age"]
-    assert sorted(report["drifted"]) == sorted(SHIFTS)
+    assert set(SHIFTS) <= set(report["drifted"])
     assert report["step_metadata"]["passed"] is False
 
 
