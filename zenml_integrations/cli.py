@@ -52,7 +52,9 @@ def apply_command(recipe_path: Path, dry_run: bool) -> None:
     from zenml_integrations.stack_recipes.recipe import RecipeError, load_recipe
 
     try:
-        recipe = load_recipe(recipe_path)
+        # A dry run checks a recipe for a cluster or cloud before its
+        # variables are set; a real apply refuses every unset one by name.
+        recipe = load_recipe(recipe_path, allow_unresolved=dry_run)
         client = Client()
         plan = plan_stack(recipe, client)
     except RecipeError as error:
@@ -64,7 +66,10 @@ def apply_command(recipe_path: Path, dry_run: bool) -> None:
     if plan.is_noop:
         click.echo(f"stack {recipe.name!r} is up to date and active.")
         return
-    apply_plan(plan, client)
+    try:
+        apply_plan(plan, client)
+    except RecipeError as error:
+        raise click.ClickException(str(error)) from error
     click.echo(f"stack {recipe.name!r} applied and active.")
 
 

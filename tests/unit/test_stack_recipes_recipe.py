@@ -9,6 +9,7 @@ from zenml_integrations.stack_recipes.recipe import (
     RecipeError,
     StackRecipe,
     load_recipe,
+    unresolved_variables,
 )
 
 pytestmark = pytest.mark.unit
@@ -287,3 +288,40 @@ def test_given_missing_file_when_loaded_then_error_names_path(tmp_path: Path) ->
     with pytest.raises(RecipeError, match="does not exist") as raised:
         load_recipe(path)
     assert str(path) in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "recipe_path", sorted((REPO_ROOT / "stacks").glob("*.yaml")), ids=lambda path: path.name
+)
+def test_given_a_repository_recipe_when_loaded_then_it_holds_no_literal_credential(
+    recipe_path: Path,
+) -> None:
+    # allow_unresolved: the check runs on the file as written, variables or not.
+    recipe = load_recipe(recipe_path, allow_unresolved=True)
+
+    assert {"orchestrator", "artifact_store"} <= set(recipe.components)
+
+
+def test_given_unset_variables_when_loaded_for_a_dry_run_then_they_are_kept_and_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RECIPE_TEST_BUCKET_A", raising=False)
+    monkeypatch.delenv("RECIPE_TEST_BUCKET_B", raising=False)
+    text = recipe_with(
+        "  experiment_tracker:\n    name: t\n    flavor: mlflow\n"
+        "    configuration: {tracking_uri: 'https://${RECIPE_TEST_BUCKET_B}/${RECIPE_TEST_BUCKET_A}'}\n"
+    )
+    path = write(tmp_path, text)
+
+    recipe = load_recipe(path, allow_unresolved=True)
+
+    configuration = recipe.components["experiment_tracker"].configuration
+    assert configuration == {
+        "tracking_uri": "https://${RECIPE_TEST_BUCKET_B}/${RECIPE_TEST_BUCKET_A}"
+    }
+    assert unresolved_variables(recipe.model_dump()) == (
+        "RECIPE_TEST_BUCKET_A",
+        "RECIPE_TEST_BUCKET_B",
+    )
+    with pytest.raises(RecipeError, match="'RECIPE_TEST_BUCKET_A', 'RECIPE_TEST_BUCKET_B'"):
+        load_recipe(path)

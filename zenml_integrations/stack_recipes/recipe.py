@@ -109,12 +109,16 @@ def _reject_literal_credentials(value: Any, source: Path, location: str = "") ->
         _reject_literal_credentials(item, source, path)
 
 
-def _expand_environment(value: Any, source: Path) -> Any:
-    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of a parsed recipe."""
+def _expand_environment(value: Any, missing: set[str]) -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of a parsed recipe.
+
+    A variable that is unset and has no default stays as written and its name
+    goes into ``missing``, so the caller can report every one of them at once.
+    """
     if isinstance(value, dict):
-        return {key: _expand_environment(item, source) for key, item in value.items()}
+        return {key: _expand_environment(item, missing) for key, item in value.items()}
     if isinstance(value, list):
-        return [_expand_environment(item, source) for item in value]
+        return [_expand_environment(item, missing) for item in value]
     if not isinstance(value, str):
         return value
 
@@ -124,19 +128,46 @@ def _expand_environment(value: Any, source: Path) -> Any:
             return os.environ[name]
         if default is not None:
             return default
-        raise RecipeError(
-            f"{source}: environment variable {name!r} is not set; export it or "
-            f"write ${{{name}:-default}} in the recipe"
-        )
+        missing.add(name)
+        return f"${{{name}}}"
 
     return _ENV_REFERENCE.sub(substitute, value)
 
 
-def load_recipe(path: Path) -> StackRecipe:
+def unresolved_variables(value: Any) -> tuple[str, ...]:
+    """Names of the ``${VAR}`` references left in a value, sorted and unique.
+
+    After ``load_recipe(..., allow_unresolved=True)`` these are the variables
+    that must be exported before a real apply.
+    """
+    found: set[str] = set()
+
+    def collect(item: Any) -> None:
+        if isinstance(item, dict):
+            for nested in item.values():
+                collect(nested)
+        elif isinstance(item, list):
+            for nested in item:
+                collect(nested)
+        elif isinstance(item, str):
+            found.update(match.group(1) for match in _ENV_REFERENCE.finditer(item))
+
+    collect(value)
+    return tuple(sorted(found))
+
+
+def load_recipe(path: Path, *, allow_unresolved: bool = False) -> StackRecipe:
     """Read and validate a recipe file.
 
+    Args:
+        path: The recipe file.
+        allow_unresolved: Keep ``${VAR}`` references to unset variables (that
+            have no default) as written instead of refusing them. For dry runs,
+            which validate everything else and list what is still unset.
+
     Raises:
-        RecipeError: naming the file and the offending field.
+        RecipeError: naming the file and the offending field, or every unset
+            environment variable.
     """
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -149,7 +180,15 @@ def load_recipe(path: Path) -> StackRecipe:
     if not isinstance(raw, dict):
         raise RecipeError(f"{path}: a recipe is a mapping with 'name' and 'components'")
     _reject_literal_credentials(raw, path)
+    missing: set[str] = set()
+    expanded = _expand_environment(raw, missing)
+    if missing and not allow_unresolved:
+        names = ", ".join(repr(name) for name in sorted(missing))
+        raise RecipeError(
+            f"{path}: environment variable(s) {names} not set; export them, write "
+            "${NAME:-default} in the recipe, or use --dry-run to check the rest"
+        )
     try:
-        return StackRecipe.model_validate(_expand_environment(raw, path))
+        return StackRecipe.model_validate(expanded)
     except ValidationError as error:
         raise RecipeError(f"{path}: {describe_validation_error(error)}") from error
