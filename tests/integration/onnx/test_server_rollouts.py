@@ -126,7 +126,7 @@ def test_given_a_healthy_challenger_when_canaried_then_promoted_step_by_step(
             shares.append(client.get("/v2/models").json()["challenger_share"])
 
     results, state = drive(server, seconds=30, until=lambda s: s["champion"] == "2", during=watch)
-    assert state["champion"] == "2", (state, shares[-5:], len(results))
+    assert state["champion"] == "2", (state["rollbacks"], shares[-5:], len(results))
     assert state["previous_champion"] == "1"
     assert state["rollbacks"] == []
     assert [share for share in dict.fromkeys(shares) if share] == [0.25, 0.5, 1.0]

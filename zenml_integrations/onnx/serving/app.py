@@ -320,8 +320,9 @@ class OnnxServer:
         else:
             # Never measured: judge the challenger on its error rate alone.
             champion = WindowStats(
-                policy.min_requests, 0, challenger.p99_latency, math.nan, math.nan
-            )
+                policy.min_requests, 0, challenger.p99_latency, challenger.p90_latency,
+                math.nan, math.nan,
+            )  # fmt: skip
         judgement = judge(champion, challenger, policy)
         if judgement.verdict is Verdict.ROLL_BACK:
             self.rollback(judgement.reason, judgement.metric)

@@ -34,7 +34,7 @@ class RollbackPolicy(BaseModel):
     max_p99_latency_ratio: float = Field(
         default=2.0,
         gt=1,
-        description="Allowed challenger p99 latency as a multiple of the champion's.",
+        description="Allowed challenger p99 (and p90) latency as a multiple of the champion's.",
     )
     min_latency_increase_ms: float = Field(
         default=1.0,

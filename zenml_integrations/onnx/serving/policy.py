@@ -24,6 +24,7 @@ class WindowStats:
     requests: int
     errors: int
     p99_latency: float
+    p90_latency: float
     output_mean: float
     output_std: float
 
@@ -63,7 +64,7 @@ class VersionWindow:
         while samples and samples[0][0] < cutoff:
             samples.popleft()
         if not samples:
-            return WindowStats(0, 0, 0.0, math.nan, math.nan)
+            return WindowStats(0, 0, 0.0, 0.0, math.nan, math.nan)
         latencies = np.fromiter((sample[1] for sample in samples), dtype=np.float64)
         outputs = np.fromiter((sample[3] for sample in samples if not sample[2]), dtype=np.float64)
         errors = sum(1 for sample in samples if sample[2])
@@ -71,6 +72,7 @@ class VersionWindow:
             requests=len(samples),
             errors=errors,
             p99_latency=float(np.percentile(latencies, 99)),
+            p90_latency=float(np.percentile(latencies, 90)),
             output_mean=float(outputs.mean()) if outputs.size else math.nan,
             output_std=float(outputs.std()) if outputs.size else math.nan,
         )
@@ -105,10 +107,17 @@ def judge(champion: WindowStats, challenger: WindowStats, policy: RollbackPolicy
             f"error rate {challenger.error_rate:.1%} vs champion {champion.error_rate:.1%} "
             f"(allowed excess {policy.max_error_rate_increase:.1%})",
         )
-    baseline_latency = max(champion.p99_latency, 1e-4)
-    ratio = challenger.p99_latency / baseline_latency
+    # The tail alone is noise-prone in a short window (a few descheduled
+    # requests are its p99); a slow challenger is slow for most requests, so
+    # its p90 must be past the threshold too.
+    ratio = challenger.p99_latency / max(champion.p99_latency, 1e-4)
     excess_ms = (challenger.p99_latency - champion.p99_latency) * 1e3
-    if ratio > policy.max_p99_latency_ratio and excess_ms > policy.min_latency_increase_ms:
+    body_ratio = challenger.p90_latency / max(champion.p90_latency, 1e-4)
+    if (
+        ratio > policy.max_p99_latency_ratio
+        and excess_ms > policy.min_latency_increase_ms
+        and body_ratio > policy.max_p99_latency_ratio
+    ):
         return Judgement(
             Verdict.ROLL_BACK,
             "latency_p99",
