@@ -16,7 +16,7 @@ export GX_ANALYTICS_ENABLED ?= false
 export UV_PYTHON ?= 3.11
 export UV
 
-.PHONY: setup tools demo test test-fast lint format bench-demo bench-serve bench-drift soak clean
+.PHONY: setup tools demo test test-fast lint format bench-demo bench-serve bench-feast bench-drift soak clean
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv $(CURDIR)/.tools
@@ -61,6 +61,9 @@ bench-demo: setup ## Time the demo's pipeline run and its cached rerun
 bench-serve: setup ## Our ONNX server vs mlflow models serve (needs Debian's wrk)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(UV) run python benchmarks/serve.py
+
+bench-feast: setup ## Our Feast flavor vs ZenML's Feast store and Feast's materialize_incremental
+	$(UV) run python benchmarks/feast.py
 
 bench-drift: setup ## Our drift gate vs Evidently's DataDriftPreset on 100k x 20
 	$(UV) run python benchmarks/drift.py

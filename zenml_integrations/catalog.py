@@ -11,4 +11,5 @@ from __future__ import annotations
 FLAVOR_SOURCES: tuple[str, ...] = (
     "zenml_integrations.onnx.flavor.OnnxModelDeployerFlavor",
     "zenml_integrations.evidently.flavor.EvidentlyDriftGateFlavor",
+    "zenml_integrations.feast.flavor.FeastFeatureStoreFlavor",
 )

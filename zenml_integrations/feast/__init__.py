@@ -1,0 +1,1 @@
+"""Feast feature store: one set of feature definitions for training and serving."""
