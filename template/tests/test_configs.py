@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter
 from zenml.config.pipeline_run_configuration import PipelineRunConfiguration
 from zenml_integrations.run_config import load_layers
 from zenml_integrations.stack_recipes import load_recipe
@@ -72,6 +73,4 @@ def validate_parameters(entrypoint: Callable[..., object], parameters: dict[str,
     assert not unknown, f"configs name parameters the pipeline does not take: {unknown}"
     hints = typing.get_type_hints(entrypoint)
     for name, value in parameters.items():
-        model_class = getattr(hints[name], "model_validate", None)
-        if model_class is not None:
-            model_class.model_validate(value)
+        TypeAdapter(hints[name]).validate_python(value)

@@ -20,6 +20,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from zenml_integrations.evidently.config import ColumnType, DriftGateConfig
 
+REPORT_SAMPLE_ROWS = 20_000
+
 
 class ColumnDrift(BaseModel):
     """Evidently's drift test on one column, as it reported it."""
@@ -104,6 +106,8 @@ def drift_report_html(
 ) -> str:
     """Evidently's ``DataDriftPreset`` over the same columns and methods, as one HTML page.
 
+    Drawn from up to ``REPORT_SAMPLE_ROWS`` rows of each frame.
+
     When the frames break the schema there is nothing to compare, so the page
     lists the schema errors instead.
     """
@@ -125,7 +129,11 @@ def drift_report_html(
         per_column_method={c: t.method for c, t in tests.items() if t.method is not None},
         per_column_threshold={c: t.threshold for c, t in tests.items() if t.threshold is not None},
     )
-    snapshot = Report([preset], include_tests=True).run(*_datasets(reference, current, config))
+    # People read distributions, not p-values to the fourth digit: a sample keeps
+    # the page small and the step quick; the verdict always uses config.sample_rows.
+    rows = min(config.sample_rows or REPORT_SAMPLE_ROWS, REPORT_SAMPLE_ROWS)
+    sampled = config.model_copy(update={"sample_rows": rows})
+    snapshot = Report([preset], include_tests=True).run(*_datasets(reference, current, sampled))
     return str(snapshot.get_html_str(as_iframe=False))
 
 
