@@ -49,7 +49,9 @@ def test_given_the_stack_recipes_then_each_parses() -> None:
     recipes = sorted((PROJECT_ROOT / "stacks").glob("*.yaml"))
     assert recipes, "the project ships no stack recipe"
     for recipe in recipes:
-        assert load_recipe(recipe).components
+        # Remote recipes name their buckets and clusters through ${VAR}s that
+        # are set where the stack is applied, not where the tests run.
+        assert load_recipe(recipe, allow_unresolved=True).components
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
