@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from typing import Annotated
 
 import pandas as pd
@@ -60,8 +59,4 @@ def drift_gate(
             }
         }
     )
-    if verdict.schema_errors or not len(current) or not len(reference):
-        report = f"<h2>Drift gate failed before testing</h2><p>{html.escape(verdict.reason)}</p>"
-    else:
-        report = validator.report_html(reference, current, roles)
-    return verdict, HTMLString(report)
+    return verdict, HTMLString(validator.report_html(reference, current, roles))

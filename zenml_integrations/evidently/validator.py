@@ -8,7 +8,7 @@ from typing import Any, ClassVar, cast
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 from zenml.data_validators import BaseDataValidator
-from zenml_integrations import __version__
+from zenml_integrations.catalog import kit_requirement
 from zenml_integrations.evidently.config import DriftGateConfig
 from zenml_integrations.evidently.flavor import EvidentlyDriftGateConfig, EvidentlyDriftGateFlavor
 from zenml_integrations.evidently.gate import DriftVerdict, check_drift, drift_report_html
@@ -39,7 +39,7 @@ class EvidentlyDriftGate(BaseDataValidator):
     @property
     def requirements(self) -> set[str]:
         """Remote images need this package (ZenML only knows its own integrations)."""
-        return {*super().requirements, f"zenml-mlops-kit[evidently]=={__version__}"}
+        return {*super().requirements, kit_requirement("evidently")}
 
     def gate_config(self, roles: ColumnRoles) -> DriftGateConfig:
         """The full gate configuration: the pipeline's columns under the stack's policy."""

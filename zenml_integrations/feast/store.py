@@ -24,7 +24,7 @@ import pandas as pd
 from zenml.config.global_config import GlobalConfiguration
 from zenml.enums import StackComponentType
 from zenml.feature_stores import BaseFeatureStore
-from zenml_integrations import __version__
+from zenml_integrations.catalog import kit_requirement
 from zenml_integrations.feast.errors import FeastStoreError
 from zenml_integrations.feast.features import (
     ViewFeatures,
@@ -138,7 +138,7 @@ class FeastFeatureStore(BaseFeatureStore):
     @property
     def requirements(self) -> set[str]:
         """Remote images need this package (ZenML only knows its own integrations)."""
-        return {*super().requirements, f"zenml-mlops-kit[feast]=={__version__}"}
+        return {*super().requirements, kit_requirement("feast")}
 
     @classmethod
     def standalone(

@@ -19,7 +19,7 @@ from zenml.model_deployers import BaseModelDeployer
 from zenml.models.v2.misc.service import ServiceType
 from zenml.services import BaseService, ServiceConfig
 from zenml.services.service import BaseDeploymentService
-from zenml_integrations import __version__
+from zenml_integrations.catalog import kit_requirement
 from zenml_integrations.onnx.flavor import OnnxModelDeployerConfig, OnnxModelDeployerFlavor
 from zenml_integrations.onnx.service import OnnxServerService, OnnxServerServiceConfig
 
@@ -51,7 +51,7 @@ class OnnxModelDeployer(BaseModelDeployer):
     @property
     def requirements(self) -> set[str]:
         """Remote images need this package (ZenML only knows its own integrations)."""
-        return {*super().requirements, f"zenml-mlops-kit[onnx]=={__version__}"}
+        return {*super().requirements, kit_requirement("onnx")}
 
     @property
     def local_path(self) -> str:
