@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from zenml import pipeline
-from zenml_integrations.onnx.serving.config import RolloutConfig
+from zenml_integrations.onnx.serving.config import FeatureLookupConfig, RolloutConfig
 
 from steps.deployment import deploy_model
 
@@ -12,7 +12,18 @@ DEFAULT_ROLLOUT = RolloutConfig()
 
 @pipeline(enable_cache=False)
 def deployment_pipeline(
-    model_name: str, rollout: RolloutConfig = DEFAULT_ROLLOUT, wait_seconds: float = 0.0
+    model_name: str,
+    rollout: RolloutConfig = DEFAULT_ROLLOUT,
+    wait_seconds: float = 0.0,
+    feature_lookup: FeatureLookupConfig | None = None,
 ) -> None:
-    """Deploy or roll out; the server promotes or rolls back from live metrics."""
-    deploy_model(model_name=model_name, rollout=rollout, wait_seconds=wait_seconds)
+    """Deploy or roll out; the server promotes or rolls back from live metrics.
+
+    ``feature_lookup`` lets clients send entity ids instead of feature vectors.
+    """
+    deploy_model(
+        model_name=model_name,
+        rollout=rollout,
+        wait_seconds=wait_seconds,
+        feature_lookup=feature_lookup,
+    )

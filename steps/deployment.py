@@ -7,17 +7,24 @@ from typing import Annotated, Any, cast
 
 from mlflow import MlflowClient
 from zenml import log_metadata, step
+from zenml.logger import get_logger
+from zenml.utils.source_utils import get_source_root
 from zenml_integrations.mlflow.registry import CHAMPION, fetch_onnx_model, record_rollout
 from zenml_integrations.onnx.admin_client import AdminClient
 from zenml_integrations.onnx.convert import verify_artifact
 from zenml_integrations.onnx.model_deployer import OnnxModelDeployer
 from zenml_integrations.onnx.service import OnnxServerService, OnnxServerServiceConfig
-from zenml_integrations.onnx.serving.config import RolloutConfig
+from zenml_integrations.onnx.serving.config import FeatureLookupConfig, RolloutConfig
+
+logger = get_logger(__name__)
 
 
 @step(experiment_tracker=True, enable_cache=False)
 def deploy_model(
-    model_name: str, rollout: RolloutConfig, wait_seconds: float = 0.0
+    model_name: str,
+    rollout: RolloutConfig,
+    wait_seconds: float = 0.0,
+    feature_lookup: FeatureLookupConfig | None = None,
 ) -> Annotated[dict[str, Any], "deployment"]:
     """Serve the registry's champion; roll it out against what is serving now.
 
@@ -27,6 +34,11 @@ def deploy_model(
     server promotes or rolls back by itself. A version the server already
     rolled back is not rolled out again: the registry's ``champion`` goes
     back to the version that is serving.
+
+    With ``feature_lookup`` the server also accepts entity ids and reads
+    their features online; relative paths in it resolve against the project
+    root. It is fixed when the server starts: a changed section takes effect
+    after the server is deleted and deployed again.
     """
     client = MlflowClient()
     registered = fetch_onnx_model(client, model_name, CHAMPION)
@@ -37,6 +49,8 @@ def deploy_model(
     if not model_path.exists():
         model_path.write_bytes(registered.onnx_bytes)
 
+    lookup = feature_lookup.anchored(Path(get_source_root())) if feature_lookup else None
+    lookup_settings = {"feature_lookup": lookup.model_dump(mode="json")} if lookup else {}
     services = deployer.find_model_server(model_name=model_name)
     if not services:
         config = OnnxServerServiceConfig(
@@ -44,6 +58,7 @@ def deploy_model(
             model_version=registered.version,
             model_path=str(model_path),
             model_sha256=registered.onnx_sha256,
+            server_settings=lookup_settings,
         )
         service = cast(
             OnnxServerService,
@@ -52,6 +67,14 @@ def deploy_model(
         outcome = "deployed"
     else:
         service = cast(OnnxServerService, services[0])
+        if service.config.server_settings.get("feature_lookup") != lookup_settings.get(
+            "feature_lookup"
+        ):
+            logger.warning(
+                "Server %s was started with another feature_lookup; it keeps it until you run "
+                "`zenml model-deployer models delete %s` and deploy again",
+                service.uuid, service.uuid,
+            )  # fmt: skip
         deployer.ensure_running(service)
         admin = AdminClient(service.endpoint.status.uri or "", deployer.admin_token(service))
         state = admin.state()

@@ -36,6 +36,7 @@ def main(
 ) -> None:
     """Serve one ONNX model over the Open Inference Protocol (V2)."""
     import uvicorn
+    from zenml_integrations.onnx.errors import OnnxError
     from zenml_integrations.onnx.serving.app import create_server
     from zenml_integrations.onnx.serving.config import ServerConfig
 
@@ -44,8 +45,12 @@ def main(
     settings.update({key: value for key, value in overrides.items() if value is not None})
     config = ServerConfig.model_validate(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        server = create_server(config, version, model_path, sha256)
+    except OnnxError as error:  # a refused start is a message, not a traceback
+        raise click.ClickException(str(error)) from error
     uvicorn.run(
-        create_server(config, version, model_path, sha256),
+        server,
         host=config.host,
         port=config.port,
         log_level="warning",

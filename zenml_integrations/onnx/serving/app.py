@@ -22,6 +22,7 @@ import numpy as np
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from zenml_integrations.onnx.serving.config import RolloutConfig, ServerConfig, Strategy
+from zenml_integrations.onnx.serving.feature_lookup import EntityFeatures, entity_features
 from zenml_integrations.onnx.serving.inference_log import InferenceLogger
 from zenml_integrations.onnx.serving.metrics import ServerMetrics
 from zenml_integrations.onnx.serving.model import ModelLoadError, OnnxModel
@@ -81,6 +82,13 @@ class OnnxServer:
             previous_champion=previous_champion.version if previous_champion else None,
         )
         self.metrics = ServerMetrics()
+        # Built before serving starts: a source that does not fit the model stops the start.
+        self.entities: EntityFeatures | None = (
+            entity_features(config.feature_lookup, champion.feature_names,
+                            self.metrics.registry, config.model_name)
+            if config.feature_lookup is not None
+            else None
+        )  # fmt: skip
         self.baseline: WindowStats | None = None
         self.rollback_log: list[RollbackRecord] = list(rollback_log or [])
         self.started_from = started_from or champion.sha256
@@ -180,10 +188,11 @@ class OnnxServer:
                 model,
                 max_batch_rows=self.config.max_batch_rows,
                 allow_nan=self.config.allow_nan,
+                entities=self.entities,
             )
         except InferenceRequestError as error:
             self.metrics.series(self.config.model_name, model.version, "rejected").rejected.inc()
-            raise HttpError(400, str(error)) from None
+            raise HttpError(error.status, str(error)) from None
         if decision is None:
             decision = self.router.route(request.routing_key or request.request_id)
             model = self.models[decision.version]

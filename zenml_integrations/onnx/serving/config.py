@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -70,6 +71,60 @@ class RolloutConfig(BaseModel):
         return steps
 
 
+class FeatureLookupConfig(BaseModel):
+    """Which feature source the server reads entity features from (predict by entity key).
+
+    YAML shape (see ``zenml_integrations.onnx.serving.feature_lookup``)::
+
+        feature_lookup:
+          provider: zenml_integrations.feast.serving:FeastOnlineFeatures
+          entity_column: customer_id
+          options: {repo_path: feature_repo, feature_service: churn_model_v1}
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: str = Field(
+        description="'module:attribute' of a FeatureSource factory, e.g. "
+        "'zenml_integrations.feast.serving:FeastOnlineFeatures'."
+    )
+    entity_column: str = Field(min_length=1, description="Request input holding the entity ids.")
+    base_dir: Path | None = Field(
+        default=None,
+        description="Absolute folder that relative paths in options resolve against.",
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Provider settings, validated by the provider."
+    )
+
+    @field_validator("provider")
+    @classmethod
+    def _import_path(cls, value: str) -> str:
+        module, separator, attribute = value.partition(":")
+        if not separator or not module or not attribute:
+            raise ValueError(
+                f"provider must be 'package.module:Attribute', got {value!r} "
+                "(e.g. 'zenml_integrations.feast.serving:FeastOnlineFeatures')"
+            )
+        return value
+
+    @field_validator("base_dir")
+    @classmethod
+    def _absolute_base_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.expanduser().is_absolute():
+            raise ValueError(
+                f"base_dir must be absolute (a relative one would follow the server's working "
+                f"directory), got {str(value)!r}"
+            )
+        return value
+
+    def anchored(self, root: Path) -> FeatureLookupConfig:
+        """This config with ``base_dir`` defaulting to ``root`` (the project root)."""
+        if self.base_dir is not None:
+            return self
+        return self.model_copy(update={"base_dir": root.resolve()})
+
+
 class ServerConfig(BaseModel):
     """How the server listens, what it accepts, and where it logs."""
 
@@ -95,6 +150,9 @@ class ServerConfig(BaseModel):
         description="Where promotions and rollbacks are kept, so a restart does not undo them.",
     )
     inference_log_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    feature_lookup: FeatureLookupConfig | None = Field(
+        default=None, description="Accept entity ids and fetch their features from a store."
+    )
 
     @model_validator(mode="after")
     def _safe_bind(self) -> ServerConfig:

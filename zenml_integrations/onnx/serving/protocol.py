@@ -11,17 +11,24 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
 from zenml_integrations.onnx.serving.model import OnnxModel
 
+if TYPE_CHECKING:
+    from zenml_integrations.onnx.serving.feature_lookup import EntityFeatures
+
 _NUMERIC_DATATYPES = frozenset({"FP32", "FP64", "FP16", "INT8", "INT16", "INT32", "INT64", "UINT8"})
+_INTEGER_DATATYPES = frozenset({"INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32",
+                                "UINT64"})  # fmt: skip
 
 
 class InferenceRequestError(ValueError):
-    """A client sent a request the model cannot answer (HTTP 400)."""
+    """A client sent a request the model cannot answer (HTTP ``status``: 400 unless overridden)."""
+
+    status = 400
 
 
 @dataclass(frozen=True)
@@ -34,9 +41,18 @@ class InferenceRequest:
 
 
 def parse_infer_request(
-    body: bytes, model: OnnxModel, *, max_batch_rows: int, allow_nan: bool
+    body: bytes,
+    model: OnnxModel,
+    *,
+    max_batch_rows: int,
+    allow_nan: bool,
+    entities: EntityFeatures | None = None,
 ) -> InferenceRequest:
-    """Decode a V2 tensor request or a ``records`` request into a model-ready batch."""
+    """Decode a V2 tensor request or a ``records`` request into a model-ready batch.
+
+    With ``entities``, a request whose input (or record key) is the entity
+    column carries ids; their features are looked up and become the batch.
+    """
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -48,7 +64,9 @@ def parse_infer_request(
         raise InferenceRequestError("'id' must be a string")
     parameters = payload.get("parameters") or {}
     routing_key = parameters.get("routing_key") if isinstance(parameters, dict) else None
-    if "inputs" in payload:
+    if entities is not None and _names_entities(payload, entities.entity_column):
+        batch = entities.batch(_entity_ids(payload, entities, max_batch_rows))
+    elif "inputs" in payload:
         batch = _tensor_batch(payload["inputs"], model)
     elif "records" in payload:
         batch = _records_batch(payload["records"], model)
@@ -118,6 +136,73 @@ def _tensor_batch(inputs: Any, model: OnnxModel) -> np.ndarray:
             f"input '{name}' has {values.size} values; shape {shape} needs {shape[0] * shape[1]}"
         )
     return values.reshape(shape[0], shape[1])
+
+
+def _names_entities(payload: dict[str, Any], column: str) -> bool:
+    """True when the request sends ids in ``column`` rather than feature vectors."""
+    inputs = payload.get("inputs")
+    if isinstance(inputs, list) and inputs and isinstance(inputs[0], dict):
+        return bool(inputs[0].get("name") == column)
+    records = payload.get("records")
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and isinstance(records[0], dict)
+        and (column in records[0])
+    )
+
+
+def _entity_ids(
+    payload: dict[str, Any], entities: EntityFeatures, max_batch_rows: int
+) -> list[int | str]:
+    """The ids of an entity request, checked against the store's key type."""
+    column, expected = entities.entity_column, entities.entity_type
+    if "inputs" in payload:
+        inputs = payload["inputs"]
+        if len(inputs) != 1:
+            raise InferenceRequestError(
+                f"an entity request has one input, '{column}'; got {len(inputs)} inputs"
+            )
+        tensor = inputs[0]
+        datatype = tensor.get("datatype")
+        allowed = _INTEGER_DATATYPES if expected is int else frozenset({"BYTES"})
+        if datatype not in allowed:
+            wanted = "INT64" if expected is int else "BYTES"
+            raise InferenceRequestError(
+                f"input '{column}' has datatype {datatype!r}; entity ids are sent as {wanted}"
+            )
+        ids = tensor.get("data")
+        shape = tensor.get("shape")
+        if not isinstance(ids, list) or shape not in ([len(ids)], [len(ids), 1]):
+            raise InferenceRequestError(
+                f"input '{column}' needs 'data' as a list of ids and shape [rows] (or "
+                f"[rows, 1]) matching it; got shape {shape!r}"
+            )
+    else:
+        records = payload["records"]
+        for index, row in enumerate(records):
+            if not isinstance(row, dict) or list(row) != [column]:
+                keys = sorted(row) if isinstance(row, dict) else type(row).__name__
+                raise InferenceRequestError(
+                    f"record {index}: an entity request's records hold only '{column}', got {keys}"
+                )
+        ids = [row[column] for row in records]
+    if not ids:
+        raise InferenceRequestError("the batch has no rows")
+    if len(ids) > max_batch_rows:
+        raise InferenceRequestError(
+            f"batch of {len(ids)} rows exceeds the limit of {max_batch_rows}"
+        )
+    for index, entity_id in enumerate(ids):
+        # bool is an int subclass, and true is never a customer id.
+        if type(entity_id) is not expected or (
+            isinstance(entity_id, int) and not -(2**63) <= entity_id < 2**63
+        ):
+            raise InferenceRequestError(
+                f"{column} at row {index} is {entity_id!r}; ids of this store are "
+                f"{'64-bit integers' if expected is int else 'strings'}"
+            )
+    return ids
 
 
 def _records_batch(records: Any, model: OnnxModel) -> np.ndarray:
