@@ -3,14 +3,23 @@
 * ``mlops-kit flavors register`` registers this package's flavors, idempotently.
 * ``mlops-kit stack apply RECIPE [--dry-run]`` makes the active ZenML store
   match a stack recipe without prompts, then activates the stack.
+* ``mlops-kit server status|promote|rollback|rotate-token MODEL`` operates the
+  active stack's ONNX server by hand (the runbooks in a project's docs/).
+* ``mlops-kit model versions|set-champion MODEL`` reads and moves the
+  registry's ``champion`` alias.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from zenml_integrations import __version__
+
+if TYPE_CHECKING:
+    from zenml_integrations.onnx.operations import ServerHandle
 
 
 @click.group()
@@ -71,6 +80,132 @@ def apply_command(recipe_path: Path, dry_run: bool) -> None:
     except RecipeError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"stack {recipe.name!r} applied and active.")
+
+
+@main.group()
+def server() -> None:
+    """Operate the active stack's ONNX model server by hand."""
+
+
+@server.command("status")
+@click.argument("model_name")
+def server_status_command(model_name: str) -> None:
+    """Print who serves MODEL_NAME, the rollout in flight, and past rollbacks."""
+    handle = _server(model_name)
+    state = _admin(handle.admin().state)
+    click.echo(f"endpoint: {handle.base_url}/v2/models/{model_name}/infer")
+    click.echo(f"admin token file: {handle.token_file or 'none'}")
+    click.echo(f"champion: v{state['champion']}")
+    if state["challenger"] is not None:
+        click.echo(
+            f"challenger: v{state['challenger']} ({state['strategy']}, "
+            f"{state['challenger_share']:.0%} of traffic, step {state['step'] + 1} "
+            f"of {len(state['steps'])})"
+        )
+    else:
+        click.echo("challenger: none")
+    previous = state["previous_champion"]
+    click.echo(f"previous champion (warm): {'v' + previous if previous else 'none'}")
+    for rollback in state["rollbacks"]:
+        click.echo(
+            f"rolled back: v{rollback['version']} ({rollback['metric']}: {rollback['reason']})"
+        )
+
+
+@server.command("promote")
+@click.argument("model_name")
+def server_promote_command(model_name: str) -> None:
+    """Finish the rollout now: the challenger takes all of MODEL_NAME's traffic."""
+    state = _admin(_server(model_name).admin().promote)
+    click.echo(f"promoted: v{state['champion']} serves; v{state['previous_champion']} stays warm")
+
+
+@server.command("rollback")
+@click.argument("model_name")
+@click.option("--reason", required=True, help="Why; kept in the server's rollback log.")
+def server_rollback_command(model_name: str, reason: str) -> None:
+    """Take the challenger out of traffic, or revert MODEL_NAME's last promotion."""
+    admin = _server(model_name).admin()
+    state = _admin(lambda: admin.rollback(reason))
+    click.echo(f"rolled back: v{state['champion']} serves")
+
+
+@server.command("rotate-token")
+@click.argument("model_name")
+def server_rotate_token_command(model_name: str) -> None:
+    """Give MODEL_NAME's server a new admin token and restart it (the old token stops working)."""
+    from zenml_integrations.onnx.errors import OnnxError
+    from zenml_integrations.onnx.operations import rotate_admin_token
+
+    try:
+        handle = rotate_admin_token(model_name)
+    except (OnnxError, RuntimeError) as error:
+        raise click.ClickException(str(error)) from error
+    state = _admin(handle.admin().state)
+    click.echo(
+        f"new admin token in {handle.token_file}; server restarted, v{state['champion']} serves"
+    )
+    click.echo(f"endpoint: {handle.base_url}/v2/models/{model_name}/infer")
+
+
+@main.group()
+def model() -> None:
+    """Read and move the model registry's champion alias."""
+
+
+@model.command("versions")
+@click.argument("model_name")
+def model_versions_command(model_name: str) -> None:
+    """List MODEL_NAME's registered versions, newest first, with aliases and outcomes."""
+    from zenml_integrations.mlflow.champion import active_stack_registry, list_versions
+    from zenml_integrations.mlflow.registry import RegistryError
+
+    try:
+        versions = list_versions(active_stack_registry(), model_name)
+    except RegistryError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{'VERSION':>7}  {'SEMVER':<8} {'ALIASES':<22} {'QUALITY GATE':<13} ROLLOUT")
+    for entry in versions:
+        aliases = ",".join(entry.aliases) or "-"
+        click.echo(
+            f"{entry.version:>7}  {entry.semver:<8} {aliases:<22} "
+            f"{entry.quality_gate or '-':<13} {entry.rollout_outcome or '-'}"
+        )
+
+
+@model.command("set-champion")
+@click.argument("model_name")
+@click.argument("version")
+@click.option("--reason", required=True, help="Why; tagged on the version.")
+def model_set_champion_command(model_name: str, version: str, reason: str) -> None:
+    """Point MODEL_NAME's champion alias at VERSION (`make deploy` then serves it)."""
+    from zenml_integrations.mlflow.champion import active_stack_registry, set_champion
+    from zenml_integrations.mlflow.registry import RegistryError
+
+    try:
+        previous = set_champion(active_stack_registry(), model_name, version, reason)
+    except RegistryError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"champion: v{version} (was {'v' + previous if previous else 'unset'})")
+
+
+def _server(model_name: str) -> ServerHandle:
+    from zenml_integrations.onnx.operations import ServerNotFound, find_server
+
+    try:
+        return find_server(model_name)
+    except ServerNotFound as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _admin(request: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run one admin request; the server's refusal becomes the command's error."""
+    from zenml_integrations.onnx.admin_client import AdminRequestFailed
+
+    try:
+        return request()
+    except AdminRequestFailed as error:
+        raise click.ClickException(str(error)) from error
 
 
 if __name__ == "__main__":
