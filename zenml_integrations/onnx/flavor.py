@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from zenml.model_deployers.base_model_deployer import (
     BaseModelDeployerConfig,
     BaseModelDeployerFlavor,
 )
+from zenml_integrations.onnx.kubernetes.config import KubernetesServingConfig
 
 if TYPE_CHECKING:
     from zenml_integrations.onnx.model_deployer import OnnxModelDeployer
@@ -16,9 +18,22 @@ if TYPE_CHECKING:
 ONNX_MODEL_DEPLOYER_FLAVOR = "onnx"
 
 
-class OnnxModelDeployerConfig(BaseModelDeployerConfig):
-    """Where and how the ONNX server daemons run."""
+class DeployerMode(StrEnum):
+    """Where the deployer serves models."""
 
+    LOCAL = "local"  # server daemons on this machine
+    KUBERNETES = "kubernetes"  # Seldon Core v1/v2 or KServe resources on a cluster
+
+
+class OnnxModelDeployerConfig(BaseModelDeployerConfig):
+    """Where and how the ONNX servers run: local daemons, or resources on a cluster."""
+
+    mode: DeployerMode = Field(
+        default=DeployerMode.LOCAL, description="local daemons, or Kubernetes resources."
+    )
+    kubernetes: KubernetesServingConfig | None = Field(
+        default=None, description="Cluster, target and image; required when mode is kubernetes."
+    )
     host: str = Field(
         default="127.0.0.1", description="Interface the servers bind; loopback unless set."
     )
@@ -35,10 +50,18 @@ class OnnxModelDeployerConfig(BaseModelDeployerConfig):
         default=True, description="Write inference logs next to each server's runtime files."
     )
 
+    @model_validator(mode="after")
+    def _kubernetes_settings(self) -> OnnxModelDeployerConfig:
+        if self.mode is DeployerMode.KUBERNETES and self.kubernetes is None:
+            raise ValueError(
+                "mode 'kubernetes' needs a 'kubernetes' block (target, namespace, image, ...)"
+            )
+        return self
+
     @property
     def is_local(self) -> bool:
-        """The servers run as daemons on this machine."""
-        return True
+        """In local mode the servers run as daemons on this machine."""
+        return self.mode is DeployerMode.LOCAL
 
 
 class OnnxModelDeployerFlavor(BaseModelDeployerFlavor):

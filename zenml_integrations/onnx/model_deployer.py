@@ -3,6 +3,10 @@
 ZenML records every deployed service in its store, so ``zenml model-deployer
 models list/describe/delete`` and ``find_model_server`` see servers started by
 any process; ``ensure_running`` restarts one whose daemon died.
+
+In Kubernetes mode the same calls go to the cluster instead: the model file
+is published to the model store, and deploy, find (status), stop and delete
+apply, read, scale down and remove the Seldon Core or KServe resources.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import os
 import secrets
 import shutil
 from pathlib import Path
-from typing import ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 from uuid import UUID
 
 from zenml.config.global_config import GlobalConfiguration
@@ -20,8 +24,22 @@ from zenml.models.v2.misc.service import ServiceType
 from zenml.services import BaseService, ServiceConfig
 from zenml.services.service import BaseDeploymentService
 from zenml_integrations.catalog import kit_requirement
-from zenml_integrations.onnx.flavor import OnnxModelDeployerConfig, OnnxModelDeployerFlavor
+from zenml_integrations.onnx.flavor import (
+    DeployerMode,
+    OnnxModelDeployerConfig,
+    OnnxModelDeployerFlavor,
+)
+from zenml_integrations.onnx.kubernetes.config import KubernetesServingConfig
+from zenml_integrations.onnx.kubernetes.manifests import ModelVariant, ServingPlan
+from zenml_integrations.onnx.kubernetes.service import (
+    KubernetesOnnxService,
+    KubernetesOnnxServiceConfig,
+)
 from zenml_integrations.onnx.service import OnnxServerService, OnnxServerServiceConfig
+from zenml_integrations.onnx.serving.config import RolloutConfig
+
+if TYPE_CHECKING:
+    from zenml_integrations.onnx.kubernetes.canary import CanaryController
 
 START_TIMEOUT_SECONDS = 60
 
@@ -51,7 +69,8 @@ class OnnxModelDeployer(BaseModelDeployer):
     @property
     def requirements(self) -> set[str]:
         """Remote images need this package (ZenML only knows its own integrations)."""
-        return {*super().requirements, kit_requirement("onnx")}
+        extras = "onnx,kubernetes" if self.config.mode is DeployerMode.KUBERNETES else "onnx"
+        return {*super().requirements, kit_requirement(extras)}
 
     @property
     def local_path(self) -> str:
@@ -67,6 +86,8 @@ class OnnxModelDeployer(BaseModelDeployer):
         """
         from zenml_integrations.onnx.serving.state import load_state
 
+        if isinstance(service_instance, KubernetesOnnxService):
+            return _kubernetes_server_info(service_instance)
         service = cast(OnnxServerService, service_instance)
         state_file = service.config.server_settings.get("state_file")
         state = load_state(Path(state_file), service.config.model_sha256) if state_file else None
@@ -94,8 +115,18 @@ class OnnxModelDeployer(BaseModelDeployer):
 
         ZenML stores the config before ``perform_deploy_model`` runs and never
         updates it, so everything a restarted server needs is filled in here.
+        In Kubernetes mode the model file is published first and the service
+        becomes a cluster deployment of the same model.
         """
         assert isinstance(config, OnnxServerServiceConfig)
+        if self.config.mode is DeployerMode.KUBERNETES:
+            return super().deploy_model(
+                self._kubernetes_service_config(config),
+                KubernetesOnnxService.SERVICE_TYPE,
+                replace,
+                continuous_deployment_mode,
+                timeout,
+            )
         model_dir = os.path.join(self.local_path, config.model_name)
         config.root_runtime_path = self.local_path
         config.host = self.config.host
@@ -121,7 +152,11 @@ class OnnxModelDeployer(BaseModelDeployer):
     def perform_deploy_model(
         self, id: UUID, config: ServiceConfig, timeout: int = START_TIMEOUT_SECONDS
     ) -> BaseService:
-        """Start a server daemon for the model described by ``config``."""
+        """Start a server daemon, or apply the cluster resources, for ``config``."""
+        if isinstance(config, KubernetesOnnxServiceConfig):
+            cluster_service = KubernetesOnnxService(uuid=id, config=config)
+            cluster_service.start(timeout=timeout)
+            return cluster_service
         assert isinstance(config, OnnxServerServiceConfig)
         service = OnnxServerService(uuid=id, config=config)
         service.start(timeout=timeout)
@@ -171,8 +206,108 @@ class OnnxModelDeployer(BaseModelDeployer):
     def perform_delete_model(
         self, service: BaseService, timeout: int = START_TIMEOUT_SECONDS, force: bool = False
     ) -> None:
-        """Stop the daemon and remove its runtime files."""
+        """Stop the daemon and remove its runtime files, or delete the cluster resources."""
+        if isinstance(service, KubernetesOnnxService):
+            service.delete_resources()
+            return
         service.stop(timeout=timeout, force=force)
         runtime_path = cast(OnnxServerService, service).status.runtime_path
         if runtime_path:
             shutil.rmtree(runtime_path, ignore_errors=True)
+
+    # ---- Kubernetes mode ---------------------------------------------------------------------
+    @property
+    def kubernetes(self) -> KubernetesServingConfig:
+        """The cluster settings.
+
+        Raises:
+            RuntimeError: in local mode.
+        """
+        if self.config.kubernetes is None or self.config.mode is not DeployerMode.KUBERNETES:
+            raise RuntimeError(
+                f"model deployer {self.name!r} runs in {self.config.mode.value} mode; set "
+                "mode: kubernetes and a kubernetes block to serve on a cluster"
+            )
+        return self.config.kubernetes
+
+    def _kubernetes_service_config(
+        self, config: OnnxServerServiceConfig
+    ) -> KubernetesOnnxServiceConfig:
+        """The cluster deployment of a model the deployment step describes by its local file."""
+        from zenml_integrations.onnx.kubernetes.model_store import publish_model
+
+        serving = self.kubernetes
+        uri = publish_model(serving, config.model_name, config.model_path, config.model_sha256)
+        champion = ModelVariant(version=config.model_version, model_uri=uri,
+                                sha256=config.model_sha256)  # fmt: skip
+        return KubernetesOnnxServiceConfig(
+            model_name=config.model_name,
+            model_version=config.model_version,
+            pipeline_name=config.pipeline_name,
+            pipeline_step_name=config.pipeline_step_name,
+            plan=ServingPlan(model_name=config.model_name, champion=champion),
+            serving=serving,
+        )
+
+    def roll_out(
+        self,
+        service: KubernetesOnnxService,
+        version: str,
+        model_path: str,
+        sha256: str,
+        rollout: RolloutConfig,
+    ) -> ServingPlan:
+        """Start rolling ``version`` out against the champion the cluster serves now.
+
+        The first traffic step is applied at once; ``canary_controller().advance()``
+        takes the next ones.
+        """
+        from zenml_integrations.onnx.kubernetes.model_store import publish_model
+
+        current = service.current_plan()
+        uri = publish_model(self.kubernetes, current.model_name, model_path, sha256)
+        plan = ServingPlan(
+            model_name=current.model_name,
+            champion=current.champion,
+            challenger=ModelVariant(version=version, model_uri=uri, sha256=sha256),
+            rollout=rollout,
+        )
+        service.cluster().apply(plan)
+        return plan
+
+    def canary_controller(self, model_name: str) -> CanaryController:
+        """The controller that steps ``model_name``'s rollout from Prometheus metrics.
+
+        Raises:
+            RuntimeError: when no ``prometheus_url`` is configured.
+        """
+        from zenml_integrations.onnx.kubernetes.canary import CanaryController, PrometheusClient
+        from zenml_integrations.onnx.kubernetes.cluster import ServingCluster, api_client_for
+
+        serving = self.kubernetes
+        if not serving.prometheus_url:
+            raise RuntimeError(
+                f"model deployer {self.name!r} has no kubernetes.prometheus_url; the canary "
+                "controller reads the variants' metrics from Prometheus"
+            )
+        cluster = ServingCluster(serving, api_client_for(serving))
+        return CanaryController(cluster, PrometheusClient(serving.prometheus_url), model_name)
+
+
+def _kubernetes_server_info(service: KubernetesOnnxService) -> dict[str, str | None]:
+    """What ``zenml model-deployer models describe`` prints for a cluster deployment."""
+    plan = service.current_plan()
+    serving = service.config.serving
+    return {
+        "PREDICTION_URL": service.prediction_url,
+        "TARGET": serving.target.value,
+        "NAMESPACE": serving.namespace,
+        "MODEL_NAME": plan.model_name,
+        "MODEL_VERSION": plan.champion.version,
+        "MODEL_SHA256": plan.champion.sha256,
+        "MODEL_URI": plan.champion.model_uri,
+        "CHALLENGER_VERSION": plan.challenger.version if plan.challenger else None,
+        "CHALLENGER_PERCENT": str(plan.challenger_percent) if plan.challenger else None,
+        "STRATEGY": plan.rollout.strategy.value if plan.challenger else None,
+        "LAST_ROLLBACK": plan.rolled_back_reason,
+    }

@@ -1,0 +1,256 @@
+"""Apply, read, stop and delete the rendered resources through the Kubernetes API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes import client as k8s
+from kubernetes import config as kubeconfig
+from kubernetes.client.exceptions import ApiException
+from zenml.enums import ServiceState
+from zenml_integrations.onnx.errors import OnnxError
+from zenml_integrations.onnx.kubernetes.config import KubernetesServingConfig, ServingTarget
+from zenml_integrations.onnx.kubernetes.manifests import (
+    MANAGED_BY,
+    ServingPlan,
+    read_plan,
+    render,
+    resource_name,
+)
+from zenml_integrations.onnx.kubernetes.schema import validate_manifests
+
+
+class ClusterError(OnnxError):
+    """The Kubernetes API refused a call; the message has the API's reason."""
+
+
+@dataclass(frozen=True)
+class CustomResource:
+    """Where the API serves one kind of custom resource."""
+
+    group: str
+    version: str
+    plural: str
+
+
+RESOURCES: dict[str, CustomResource] = {
+    "SeldonDeployment": CustomResource("machinelearning.seldon.io", "v1", "seldondeployments"),
+    "Model": CustomResource("mlops.seldon.io", "v1alpha1", "models"),
+    "Experiment": CustomResource("mlops.seldon.io", "v1alpha1", "experiments"),
+    "InferenceService": CustomResource("serving.kserve.io", "v1beta1", "inferenceservices"),
+}
+TARGET_KINDS: dict[ServingTarget, tuple[str, ...]] = {
+    ServingTarget.SELDON_V1: ("SeldonDeployment",),
+    ServingTarget.SELDON_V2: ("Model", "Experiment"),
+    ServingTarget.KSERVE: ("InferenceService",),
+}
+# The kind that carries the rollout plan annotation, per target.
+PLAN_KIND = {
+    ServingTarget.SELDON_V1: "SeldonDeployment",
+    ServingTarget.SELDON_V2: "Experiment",
+    ServingTarget.KSERVE: "InferenceService",
+}
+
+
+def api_client_for(serving: KubernetesServingConfig) -> k8s.ApiClient:
+    """A client for the configured context, or the pod's service account inside a cluster."""
+    if serving.kubernetes_context is None:
+        try:
+            kubeconfig.load_incluster_config()
+            return k8s.ApiClient()
+        except kubeconfig.ConfigException:
+            pass
+    try:
+        return kubeconfig.new_client_from_config(context=serving.kubernetes_context)
+    except (kubeconfig.ConfigException, OSError) as error:
+        raise ClusterError(
+            f"cannot reach a cluster with kubernetes_context={serving.kubernetes_context!r}: "
+            f"{error}; set the deployer's kubernetes.kubernetes_context to a context of "
+            "your kubeconfig (kubectl config get-contexts)"
+        ) from error
+
+
+class ServingCluster:
+    """The model's serving resources in one namespace of one cluster."""
+
+    def __init__(self, serving: KubernetesServingConfig, api_client: k8s.ApiClient) -> None:
+        self.serving = serving
+        self._api = k8s.CustomObjectsApi(api_client)
+
+    # ---- generic calls -------------------------------------------------------------------
+    def _call(self, action: str, kind: str, name: str, method: str, *args: Any, **kwargs: Any) -> \
+            Any:  # fmt: skip
+        where = RESOURCES[kind]
+        try:
+            return getattr(self._api, method)(
+                where.group, where.version, self.serving.namespace, where.plural, *args, **kwargs
+            )
+        except ApiException as error:
+            if error.status == 404 and action in ("get", "delete"):
+                return None
+            raise ClusterError(
+                f"{action} {kind} {self.serving.namespace}/{name} failed: HTTP {error.status} "
+                f"{error.reason}: {(error.body or '').strip()[:500]}"
+            ) from error
+
+    def get(self, kind: str, name: str) -> dict[str, Any] | None:
+        """The live resource, or None when it does not exist."""
+        found: dict[str, Any] | None = self._call(
+            "get", kind, name, "get_namespaced_custom_object", name
+        )
+        return found
+
+    def apply_resource(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Create the resource, or replace the live one (optimistic on its resourceVersion)."""
+        kind, name = manifest["kind"], manifest["metadata"]["name"]
+        live = self.get(kind, name)
+        if live is None:
+            created: dict[str, Any] = self._call(
+                "create", kind, name, "create_namespaced_custom_object", manifest
+            )
+            return created
+        body = {
+            **manifest,
+            "metadata": {
+                **manifest["metadata"],
+                "resourceVersion": live["metadata"]["resourceVersion"],
+            },
+        }
+        replaced: dict[str, Any] = self._call(
+            "replace", kind, name, "replace_namespaced_custom_object", name, body
+        )
+        return replaced
+
+    def delete_resource(self, kind: str, name: str) -> None:
+        """Delete one resource; a missing one is already deleted."""
+        self._call("delete", kind, name, "delete_namespaced_custom_object", name)
+
+    def _managed(self, model_name: str) -> list[tuple[str, str]]:
+        """(kind, name) of every resource this kit created for the model, for the target."""
+        selector = (
+            f"app.kubernetes.io/name={resource_name(model_name)},"
+            f"app.kubernetes.io/managed-by={MANAGED_BY}"
+        )
+        found = []
+        for kind in TARGET_KINDS[self.serving.target]:
+            listing = self._call(
+                "list", kind, selector, "list_namespaced_custom_object", label_selector=selector
+            )
+            found += [(kind, item["metadata"]["name"]) for item in listing.get("items", [])]
+        return found
+
+    # ---- what the deployer and the canary controller do ----------------------------------
+    def apply(self, plan: ServingPlan, replicas: int | None = None) -> list[dict[str, Any]]:
+        """Render, validate offline, then create or replace; prune what the plan dropped.
+
+        Raises:
+            ManifestError, ManifestInvalid: before any call, for a bad plan.
+            ClusterError: when the API refuses a call.
+        """
+        manifests = render(plan, self.serving, replicas)
+        validate_manifests(manifests, self.serving.kubernetes_version)
+        applied = [self.apply_resource(manifest) for manifest in manifests]
+        wanted = {(m["kind"], m["metadata"]["name"]) for m in manifests}
+        # Experiments go before the Models they reference.
+        stale = sorted(
+            set(self._managed(plan.model_name)) - wanted, key=lambda item: item[0] != "Experiment"
+        )
+        for kind, name in stale:
+            self.delete_resource(kind, name)
+        return applied
+
+    def live_plan(self, model_name: str) -> ServingPlan | None:
+        """The plan the live resources were rendered from (the rollout's state)."""
+        kind = PLAN_KIND[self.serving.target]
+        live = self.get(kind, resource_name(model_name))
+        return read_plan(live) if live is not None else None
+
+    def stop(self, plan: ServingPlan) -> None:
+        """Seldon v1 scales every predictor to 0; other targets delete their resources."""
+        if self.serving.target is ServingTarget.SELDON_V1:
+            self.apply(plan, replicas=0)
+        else:
+            self.delete(plan.model_name)
+
+    def delete(self, model_name: str) -> None:
+        """Delete every resource of the model (Experiments first)."""
+        for kind, name in sorted(
+            self._managed(model_name), key=lambda item: item[0] != "Experiment"
+        ):
+            self.delete_resource(kind, name)
+
+    def status(self, model_name: str) -> tuple[ServiceState, str]:
+        """ZenML's view of the model's resources: state and a one-line reason."""
+        kind = PLAN_KIND[self.serving.target]
+        name = resource_name(model_name)
+        live = self.get(kind, name)
+        if live is None:
+            return ServiceState.INACTIVE, f"{kind} {self.serving.namespace}/{name} does not exist"
+        if self.serving.target is ServingTarget.SELDON_V1:
+            return _seldon_v1_state(live)
+        resources = [live]
+        if self.serving.target is ServingTarget.SELDON_V2:
+            plan = read_plan(live)
+            for variant in filter(None, (plan.champion, plan.challenger)):
+                model = self.get("Model", resource_name(model_name, variant.version))
+                if model is None:
+                    return (
+                        ServiceState.PENDING_STARTUP,
+                        f"Model for version {variant.version} missing",
+                    )
+                resources.append(model)
+        return _conditions_state(resources)
+
+    def prediction_url(self, model_name: str) -> str | None:
+        """Where clients send requests, from the resource's status where the target reports it."""
+        name = resource_name(model_name)
+        if self.serving.target is ServingTarget.SELDON_V2:
+            # Seldon v2 routes by the Seldon-Model header: '<name>.experiment'.
+            return f"http://seldon-mesh.{self.serving.namespace}/v2/models/{name}.experiment/infer"
+        live = self.get(PLAN_KIND[self.serving.target], name)
+        status = (live or {}).get("status") or {}
+        if self.serving.target is ServingTarget.SELDON_V1:
+            url = (status.get("address") or {}).get("url")
+            return str(url) if url else None
+        url = status.get("url")
+        return f"{url}/api/v1.0/predictions" if url else None
+
+
+def _seldon_v1_state(live: dict[str, Any]) -> tuple[ServiceState, str]:
+    predictors = live["spec"]["predictors"]
+    if all(predictor.get("replicas", 1) == 0 for predictor in predictors):
+        return ServiceState.INACTIVE, "every predictor is scaled to 0"
+    status = live.get("status") or {}
+    state = status.get("state", "")
+    counts = ", ".join(
+        f"{deployment}: {info.get('availableReplicas', 0)}/{info.get('replicas', 0)} available"
+        for deployment, info in sorted((status.get("deploymentStatus") or {}).items())
+    )
+    detail = f"{state or 'no status yet'}{f' ({counts})' if counts else ''}"
+    if state == "Available":
+        return ServiceState.ACTIVE, detail
+    if state == "Failed":
+        return ServiceState.ERROR, f"{detail}: {status.get('description', '')}".rstrip(": ")
+    return ServiceState.PENDING_STARTUP, detail
+
+
+def _conditions_state(resources: list[dict[str, Any]]) -> tuple[ServiceState, str]:
+    """Ready conditions of KServe and Seldon v2 resources: all ready, one failed, or waiting."""
+    waiting = []
+    for resource in resources:
+        what = f"{resource['kind']} {resource['metadata']['name']}"
+        conditions = (resource.get("status") or {}).get("conditions") or []
+        ready = next((c for c in conditions if c.get("type") == "Ready"), None)
+        if ready is not None and ready.get("status") == "True":
+            continue
+        reason = (ready or {}).get("reason", "") + " " + (ready or {}).get("message", "")
+        transition = ((resource.get("status") or {}).get("modelStatus") or {}).get(
+            "transitionStatus"
+        )
+        if "Fail" in reason or transition in ("BlockedByFailedLoad", "InvalidSpec"):
+            return ServiceState.ERROR, f"{what}: {reason.strip() or transition}"
+        waiting.append(f"{what}: {reason.strip() or 'not ready yet'}")
+    if waiting:
+        return ServiceState.PENDING_STARTUP, "; ".join(waiting)
+    return ServiceState.ACTIVE, "ready"

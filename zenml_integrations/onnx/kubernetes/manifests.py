@@ -1,0 +1,368 @@
+"""Seldon Core v1/v2 and KServe manifests from the deployment config the local server uses.
+
+The rollout state (champion, challenger, strategy, step) is written into the
+rendered resource as an annotation, so the cluster itself remembers where a
+rollout stands and the canary controller can continue it from any process.
+Rendering is a pure function: the same plan and settings give the same bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from zenml_integrations.onnx.errors import OnnxError
+from zenml_integrations.onnx.kubernetes.config import (
+    DNS1123_LABEL,
+    KubernetesServingConfig,
+    ServingTarget,
+)
+from zenml_integrations.onnx.serving.config import RolloutConfig, Strategy
+
+ANNOTATION_PREFIX = "mlops-kit.io"
+PLAN_ANNOTATION = f"{ANNOTATION_PREFIX}/rollout-plan"
+MANAGED_BY = "zenml-mlops-kit"
+MODEL_MOUNT = "/mnt/models"  # where Seldon's and KServe's storage initializers put the model
+MODEL_FILE = "1/model.onnx"  # Triton's layout, so Seldon v2 (Triton) loads the same folder
+HTTP_PORT, GRPC_PORT, METRICS_PORT = 9000, 9500, 6000
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+class ManifestError(OnnxError):
+    """A plan cannot be rendered for the chosen target; the message says what to change."""
+
+
+class ModelVariant(BaseModel):
+    """One ONNX model version as the cluster fetches it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str = Field(min_length=1, max_length=63)
+    model_uri: str = Field(min_length=1, description="Folder holding 1/model.onnx.")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+    @model_validator(mode="after")
+    def _label_safe_version(self) -> ModelVariant:
+        if not LABEL_VALUE.match(self.version):
+            raise ValueError(
+                f"version {self.version!r} cannot be a label value (letters, digits, '-', '_', "
+                "'.', starting and ending alphanumeric)"
+            )
+        return self
+
+
+class ServingPlan(BaseModel):
+    """What should serve: the champion, an optional challenger, and the rollout's position."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model_name: str = Field(min_length=1)
+    champion: ModelVariant
+    challenger: ModelVariant | None = None
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
+    step_index: int = Field(default=0, ge=0)
+    rolled_back_reason: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ServingPlan:
+        if self.step_index >= len(self.rollout.steps):
+            raise ValueError(
+                f"step_index {self.step_index} is past the last of the rollout's "
+                f"{len(self.rollout.steps)} steps"
+            )
+        if self.challenger is not None and self.challenger.version == self.champion.version:
+            raise ValueError(f"challenger version {self.challenger.version} is the champion's")
+        return self
+
+    @property
+    def challenger_percent(self) -> int:
+        """Share of live traffic the challenger answers, in percent (0 for shadow)."""
+        if self.challenger is None or self.rollout.strategy is Strategy.SHADOW:
+            return 0
+        if self.rollout.strategy is Strategy.BLUE_GREEN:
+            return 100
+        return round(self.rollout.steps[self.step_index] * 100)
+
+
+def resource_name(model_name: str, suffix: str = "") -> str:
+    """A DNS-1123 name for the model's resources ('churn_model' -> 'churn-model').
+
+    Raises:
+        ManifestError: when the name cannot be made valid by lowercasing and
+            replacing '_' and '.' with '-'.
+    """
+    base = model_name.lower().replace("_", "-").replace(".", "-")
+    name = f"{base}-{suffix.lower().replace('_', '-').replace('.', '-')}" if suffix else base
+    if len(name) > 63 or not DNS1123_LABEL.match(name):
+        raise ManifestError(
+            f"model name {model_name!r}{f' with {suffix!r}' if suffix else ''} gives resource "
+            f"name {name!r}, which is not a DNS-1123 label (lowercase letters, digits and '-', "
+            "alphanumeric at both ends, at most 63 characters); rename the model"
+        )
+    return name
+
+
+def render(
+    plan: ServingPlan, serving: KubernetesServingConfig, replicas: int | None = None
+) -> list[dict[str, Any]]:
+    """The resources that serve ``plan`` on ``serving.target``.
+
+    Args:
+        plan: champion, challenger and rollout position.
+        serving: the deployer's Kubernetes settings.
+        replicas: override of ``serving.replicas`` (0 stops a Seldon v1 deployment).
+
+    Raises:
+        ManifestError: for a strategy the target cannot express.
+    """
+    count = serving.replicas if replicas is None else replicas
+    if serving.target is ServingTarget.SELDON_V1:
+        return [_seldon_deployment(plan, serving, count)]
+    if serving.target is ServingTarget.SELDON_V2:
+        return _seldon_v2(plan, serving, count)
+    return [_inference_service(plan, serving, count)]
+
+
+def to_yaml(manifests: list[dict[str, Any]]) -> str:
+    """Multi-document YAML with sorted keys: identical input gives identical bytes."""
+    return yaml.safe_dump_all(manifests, sort_keys=True, default_flow_style=False)
+
+
+def read_plan(resource: dict[str, Any]) -> ServingPlan:
+    """The plan a rendered (or live) resource was rendered from.
+
+    Raises:
+        ManifestError: when the resource was not rendered by this kit.
+    """
+    annotations = resource.get("metadata", {}).get("annotations") or {}
+    if PLAN_ANNOTATION not in annotations:
+        name = resource.get("metadata", {}).get("name")
+        raise ManifestError(f"{resource.get('kind')} {name!r} has no {PLAN_ANNOTATION} annotation")
+    return ServingPlan.model_validate_json(annotations[PLAN_ANNOTATION])
+
+
+def _metadata(
+    plan: ServingPlan,
+    serving: KubernetesServingConfig,
+    name: str,
+    variant: ModelVariant | None = None,
+) -> dict[str, Any]:
+    shown = variant or plan.champion
+    labels = {
+        "app.kubernetes.io/name": resource_name(plan.model_name),
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        f"{ANNOTATION_PREFIX}/model-version": shown.version,
+    }
+    annotations = {
+        f"{ANNOTATION_PREFIX}/model-name": plan.model_name,
+        f"{ANNOTATION_PREFIX}/onnx-sha256": shown.sha256,
+    }
+    if variant is None:  # the resource that carries the whole rollout
+        annotations[PLAN_ANNOTATION] = plan.model_dump_json()
+    return {
+        "name": name,
+        "namespace": serving.namespace,
+        "labels": labels,
+        "annotations": annotations,
+    }
+
+
+def _scrape_annotations(port: int, path: str) -> dict[str, str]:
+    return {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(port),
+        "prometheus.io/path": path,
+    }
+
+
+def _container(
+    name: str,
+    variant: ModelVariant,
+    serving: KubernetesServingConfig,
+    extra_env: list[dict[str, str]],
+    ports: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The generic model container: our image, told where the model is and its digest."""
+    env = [
+        *extra_env,
+        {"name": serving.model_uri_env, "value": f"{MODEL_MOUNT}/{MODEL_FILE}"},
+        {"name": serving.model_sha256_env, "value": variant.sha256},
+        {"name": "MODEL_VERSION", "value": variant.version},
+    ]
+    resources = serving.resources
+    return {
+        "name": name,
+        "image": serving.image,
+        "env": env,
+        "ports": ports,
+        "resources": {
+            key: dict(value)
+            for key, value in (("requests", resources.requests), ("limits", resources.limits))
+            if value
+        },
+    }
+
+
+# ---- Seldon Core v1 ------------------------------------------------------------------------
+def _seldon_predictor(
+    plan: ServingPlan,
+    serving: KubernetesServingConfig,
+    role: str,
+    variant: ModelVariant,
+    replicas: int,
+) -> dict[str, Any]:
+    ports = [
+        {"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"},
+        {"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
+    ]
+    graph: dict[str, Any] = {
+        "name": "model",
+        "type": "MODEL",
+        "modelUri": variant.model_uri,
+        "children": [],
+    }
+    if serving.storage_secret:
+        graph["envSecretRefName"] = serving.storage_secret
+    pod_spec: dict[str, Any] = {"containers": [_container("model", variant, serving, [], ports)]}
+    if serving.service_account:
+        pod_spec["serviceAccountName"] = serving.service_account
+    return {
+        "name": role,
+        "replicas": replicas,
+        "labels": {
+            f"{ANNOTATION_PREFIX}/model-version": variant.version,
+            f"{ANNOTATION_PREFIX}/variant": role,
+        },
+        "componentSpecs": [
+            {
+                "metadata": {"annotations": _scrape_annotations(METRICS_PORT, "/metrics")},
+                "spec": pod_spec,
+            }
+        ],
+        "graph": graph,
+    }
+
+
+def _seldon_deployment(
+    plan: ServingPlan, serving: KubernetesServingConfig, replicas: int
+) -> dict[str, Any]:
+    """SeldonDeployment: a champion predictor, and a canary (traffic) or shadow predictor."""
+    champion = _seldon_predictor(plan, serving, "champion", plan.champion, replicas)
+    predictors = [champion]
+    if plan.challenger is not None:
+        if plan.rollout.strategy is Strategy.SHADOW:
+            shadow = _seldon_predictor(plan, serving, "shadow", plan.challenger, replicas)
+            shadow["shadow"] = True
+            predictors.append(shadow)
+        else:
+            canary = _seldon_predictor(plan, serving, "canary", plan.challenger, replicas)
+            canary["traffic"] = plan.challenger_percent
+            champion["traffic"] = 100 - plan.challenger_percent
+            predictors.append(canary)
+    name = resource_name(plan.model_name)
+    return {
+        "apiVersion": "machinelearning.seldon.io/v1",
+        "kind": "SeldonDeployment",
+        "metadata": _metadata(plan, serving, name),
+        "spec": {"name": name, "protocol": "seldon", "predictors": predictors},
+    }
+
+
+# ---- Seldon Core v2 ------------------------------------------------------------------------
+def _seldon_v2_model(
+    plan: ServingPlan, serving: KubernetesServingConfig, variant: ModelVariant, replicas: int
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "storageUri": variant.model_uri,
+        "requirements": ["onnx"],
+        "replicas": replicas,
+    }
+    if "memory" in serving.resources.requests:
+        spec["memory"] = serving.resources.requests["memory"]
+    if serving.seldon_v2_server:
+        spec["server"] = serving.seldon_v2_server
+    name = resource_name(plan.model_name, variant.version)
+    return {
+        "apiVersion": "mlops.seldon.io/v1alpha1",
+        "kind": "Model",
+        "metadata": _metadata(plan, serving, name, variant),
+        "spec": spec,
+    }
+
+
+def _seldon_v2(
+    plan: ServingPlan, serving: KubernetesServingConfig, replicas: int
+) -> list[dict[str, Any]]:
+    """One Model per version, and an Experiment that is the model's stable address.
+
+    Clients call ``<name>.experiment``; its candidates' weights carry the
+    canary split and its mirror the shadow, so promotion changes no client.
+    """
+    champion_name = resource_name(plan.model_name, plan.champion.version)
+    resources = [_seldon_v2_model(plan, serving, plan.champion, replicas)]
+    candidates = [{"name": champion_name, "weight": 100 - plan.challenger_percent}]
+    spec: dict[str, Any] = {"candidates": candidates}
+    if plan.challenger is not None:
+        resources.append(_seldon_v2_model(plan, serving, plan.challenger, replicas))
+        challenger_name = resource_name(plan.model_name, plan.challenger.version)
+        if plan.rollout.strategy is Strategy.SHADOW:
+            spec["mirror"] = {"name": challenger_name, "percent": 100}
+        elif plan.challenger_percent == 100:
+            candidates[0] = {"name": challenger_name, "weight": 100}
+        else:
+            candidates.append({"name": challenger_name, "weight": plan.challenger_percent})
+    resources.append(
+        {
+            "apiVersion": "mlops.seldon.io/v1alpha1",
+            "kind": "Experiment",
+            "metadata": _metadata(plan, serving, resource_name(plan.model_name)),
+            "spec": spec,
+        }
+    )
+    return resources
+
+
+# ---- KServe --------------------------------------------------------------------------------
+def _inference_service(
+    plan: ServingPlan, serving: KubernetesServingConfig, replicas: int
+) -> dict[str, Any]:
+    """InferenceService: KServe keeps the last fully rolled-out revision as the champion.
+
+    The predictor always describes the newest version; ``canaryTrafficPercent``
+    sends that share to it and the rest to the previous ready revision.
+    """
+    if plan.challenger is not None and plan.rollout.strategy is Strategy.SHADOW:
+        raise ManifestError(
+            "strategy 'shadow' cannot be rendered for target 'kserve': an InferenceService has "
+            "no traffic mirroring; use target seldon_v1 or seldon_v2, or strategy canary"
+        )
+    newest = plan.challenger or plan.champion
+    ports = [{"containerPort": HTTP_PORT, "protocol": "TCP"}]
+    # KServe's webhook downloads STORAGE_URI into /mnt/models for a container of this name.
+    container = _container(
+        "kserve-container",
+        newest,
+        serving,
+        [{"name": "STORAGE_URI", "value": newest.model_uri}],
+        ports,
+    )
+    predictor: dict[str, Any] = {
+        "minReplicas": replicas,
+        "maxReplicas": max(replicas, 1),
+        "labels": {f"{ANNOTATION_PREFIX}/model-version": newest.version},
+        "annotations": _scrape_annotations(METRICS_PORT, "/metrics"),
+        "containers": [container],
+    }
+    if plan.challenger is not None and plan.challenger_percent < 100:
+        predictor["canaryTrafficPercent"] = plan.challenger_percent
+    if serving.service_account:
+        predictor["serviceAccountName"] = serving.service_account
+    return {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": _metadata(plan, serving, resource_name(plan.model_name)),
+        "spec": {"predictor": predictor},
+    }
