@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # Kubernetes resource quantities: "500m", "1", "0.5", "512Mi", "1G", "1e3".
 QUANTITY = re.compile(r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESOURCE_NAMES = frozenset({"cpu", "memory", "ephemeral-storage", "nvidia.com/gpu"})
 
 
@@ -102,6 +103,15 @@ class KubernetesServingConfig(BaseModel):
     kubernetes_version: str = Field(
         default="1.30", pattern=r"^1\.\d+$", description="Schema version for offline validation."
     )
+
+    @field_validator("model_uri_env", "model_sha256_env")
+    @classmethod
+    def _variable_name(cls, name: str) -> str:
+        if not ENV_NAME.match(name):
+            raise ValueError(
+                f"{name!r} is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)"
+            )
+        return name
 
     @field_validator("namespace")
     @classmethod

@@ -1,0 +1,184 @@
+"""The Kubernetes client paths of the ONNX deployer against an API server on 127.0.0.1.
+
+No cluster can run on this machine, so the API is ``tests.fixtures.fake_kubernetes_api``:
+a small HTTP server that speaks the custom-object REST calls and records them. These
+tests check the exact verbs, paths and bodies the ``kubernetes`` client sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from kubernetes import client as k8s
+from zenml.enums import ServiceState
+from zenml_integrations.onnx.kubernetes.cluster import ClusterError, ServingCluster
+from zenml_integrations.onnx.kubernetes.config import KubernetesServingConfig
+from zenml_integrations.onnx.kubernetes.manifests import ManifestError, ModelVariant, ServingPlan
+from zenml_integrations.onnx.serving.config import RolloutConfig
+
+from tests.fixtures.fake_kubernetes_api import FakeKubernetesApi, fake_kubernetes_api
+
+pytestmark = pytest.mark.integration
+
+SELDON = "/apis/machinelearning.seldon.io/v1/namespaces/models/seldondeployments"
+SELDON_V2 = "/apis/mlops.seldon.io/v1alpha1/namespaces/models"
+V1 = ModelVariant(version="1", model_uri="s3://models/churn_model/" + "a" * 64, sha256="a" * 64)
+V2 = ModelVariant(version="2", model_uri="s3://models/churn_model/" + "b" * 64, sha256="b" * 64)
+
+
+@pytest.fixture
+def api() -> Iterator[FakeKubernetesApi]:
+    with fake_kubernetes_api() as running:
+        yield running
+
+
+def cluster_for(api: FakeKubernetesApi, target: str = "seldon_v1") -> ServingCluster:
+    configuration = k8s.Configuration()
+    configuration.host = api.url
+    serving = KubernetesServingConfig(target=target, namespace="models", image="reg/onnx:1")
+    return ServingCluster(serving, k8s.ApiClient(configuration))
+
+
+def test_given_no_deployment_when_applied_twice_then_created_then_replaced_on_its_version(
+    api: FakeKubernetesApi,
+) -> None:
+    cluster = cluster_for(api)
+    assert cluster.status("churn_model") == (
+        ServiceState.INACTIVE, "SeldonDeployment models/churn-model does not exist"
+    )  # fmt: skip
+    api.requests.clear()
+
+    cluster.apply(ServingPlan(model_name="churn_model", champion=V1))
+    assert api.calls() == [
+        ("GET", f"{SELDON}/churn-model"),
+        ("POST", SELDON),
+        ("GET", SELDON),  # list by labels: nothing stale to prune
+    ]
+    created = api.requests[1].body
+    assert created["metadata"]["name"] == "churn-model"
+    assert "resourceVersion" not in created["metadata"]
+    assert api.requests[2].query["labelSelector"] == [
+        "app.kubernetes.io/name=churn-model,app.kubernetes.io/managed-by=zenml-mlops-kit"
+    ]
+    state, detail = cluster.status("churn_model")
+    assert state is ServiceState.ACTIVE
+    assert "churn-model-champion: 1/1 available" in detail
+
+    api.requests.clear()
+    cluster.apply(ServingPlan(model_name="churn_model", champion=V1, challenger=V2))
+    assert api.calls()[:2] == [("GET", f"{SELDON}/churn-model"), ("PUT", f"{SELDON}/churn-model")]
+    replaced = api.requests[1].body
+    assert replaced["metadata"]["resourceVersion"] == "1"
+    traffic = {p["name"]: p["traffic"] for p in replaced["spec"]["predictors"]}
+    assert traffic == {"champion": 95, "canary": 5}
+    assert cluster.live_plan("churn_model") == ServingPlan(
+        model_name="churn_model", champion=V1, challenger=V2
+    )
+
+
+def test_given_a_deployment_when_stopped_started_and_deleted_then_replicas_and_state_follow(
+    api: FakeKubernetesApi,
+) -> None:
+    cluster = cluster_for(api)
+    plan = ServingPlan(model_name="churn_model", champion=V1)
+    cluster.apply(plan)
+
+    api.requests.clear()
+    cluster.stop(plan)
+    assert ("PUT", f"{SELDON}/churn-model") in api.calls()
+    stored = api.objects[("machinelearning.seldon.io", "v1", "models", "seldondeployments",
+                          "churn-model")]  # fmt: skip
+    assert [p["replicas"] for p in stored["spec"]["predictors"]] == [0]
+    assert cluster.status("churn_model") == (
+        ServiceState.INACTIVE,
+        "every predictor is scaled to 0",
+    )
+
+    cluster.apply(plan)
+    assert cluster.status("churn_model")[0] is ServiceState.ACTIVE
+
+    api.requests.clear()
+    cluster.delete("churn_model")
+    assert api.calls() == [("GET", SELDON), ("DELETE", f"{SELDON}/churn-model")]
+    assert cluster.status("churn_model")[0] is ServiceState.INACTIVE
+    cluster.delete("churn_model")  # deleting what is gone is not an error
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ({"state": "Creating"}, ServiceState.PENDING_STARTUP),
+        ({"state": "Failed", "description": "image pull failed"}, ServiceState.ERROR),
+        ({"state": "Available"}, ServiceState.ACTIVE),
+    ],
+)
+def test_given_a_seldon_state_when_read_then_it_maps_to_the_zenml_state(
+    api: FakeKubernetesApi, status: dict[str, str], expected: ServiceState
+) -> None:
+    api.status_on_create = lambda resource: status
+    cluster = cluster_for(api)
+    cluster.apply(ServingPlan(model_name="churn_model", champion=V1))
+    state, detail = cluster.status("churn_model")
+    assert state is expected
+    assert detail.startswith(status["state"])
+
+
+def test_given_seldon_v2_when_the_challenger_is_promoted_then_the_old_model_is_deleted(
+    api: FakeKubernetesApi,
+) -> None:
+    cluster = cluster_for(api, "seldon_v2")
+    cluster.apply(ServingPlan(model_name="churn_model", champion=V1, challenger=V2))
+    posts = [path for verb, path in api.calls() if verb == "POST"]
+    assert posts == [f"{SELDON_V2}/models", f"{SELDON_V2}/models", f"{SELDON_V2}/experiments"]
+    assert cluster.status("churn_model") == (ServiceState.ACTIVE, "ready")
+
+    api.requests.clear()
+    cluster.apply(ServingPlan(model_name="churn_model", champion=V2))
+    assert ("DELETE", f"{SELDON_V2}/models/churn-model-1") in api.calls()
+    assert sorted(key[3:] for key in api.objects) == [
+        ("experiments", "churn-model"), ("models", "churn-model-2"),
+    ]  # fmt: skip
+    experiment = api.objects[
+        ("mlops.seldon.io", "v1alpha1", "models", "experiments", "churn-model")
+    ]
+    assert experiment["spec"]["candidates"] == [{"name": "churn-model-2", "weight": 100}]
+
+
+def test_given_kserve_not_ready_when_read_then_pending_and_a_failed_load_is_an_error(
+    api: FakeKubernetesApi,
+) -> None:
+    api.status_on_create = lambda resource: {
+        "conditions": [{"type": "Ready", "status": "False", "reason": "RevisionMissing"}]
+    }
+    cluster = cluster_for(api, "kserve")
+    cluster.apply(ServingPlan(model_name="churn_model", champion=V1))
+    assert cluster.status("churn_model") == (
+        ServiceState.PENDING_STARTUP, "InferenceService churn-model: RevisionMissing"
+    )  # fmt: skip
+    key = ("serving.kserve.io", "v1beta1", "models", "inferenceservices", "churn-model")
+    api.objects[key]["status"] = {"modelStatus": {"transitionStatus": "BlockedByFailedLoad"}}
+    assert cluster.status("churn_model")[0] is ServiceState.ERROR
+
+
+def test_given_a_conflicting_writer_when_replacing_then_the_api_error_is_reported(
+    api: FakeKubernetesApi,
+) -> None:
+    cluster = cluster_for(api)
+    plan = ServingPlan(model_name="churn_model", champion=V1)
+    manifest = cluster.apply(plan)[0]
+    stale = {**manifest, "metadata": {**manifest["metadata"], "resourceVersion": "0"}}
+    with pytest.raises(ClusterError, match=r"replace SeldonDeployment models/churn-model .*409"):
+        cluster._call("replace", "SeldonDeployment", "churn-model",
+                      "replace_namespaced_custom_object", "churn-model", stale)  # fmt: skip
+
+
+def test_given_a_plan_the_target_refuses_when_applied_then_nothing_is_sent(
+    api: FakeKubernetesApi,
+) -> None:
+    cluster = cluster_for(api, "kserve")
+    shadow = ServingPlan(model_name="churn_model", champion=V1, challenger=V2,
+                         rollout=RolloutConfig(strategy="shadow"))  # fmt: skip
+    with pytest.raises(ManifestError, match="no traffic mirroring"):
+        cluster.apply(shadow)
+    assert api.requests == []
