@@ -1,0 +1,1 @@
+../../zenml_integrations/onnx/seldon/onnx_seldon_model.py

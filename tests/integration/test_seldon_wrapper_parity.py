@@ -1,0 +1,343 @@
+"""The seldon-core wrapper answers like our local ONNX server for the same model file.
+
+seldon-core pins numpy<2 and protobuf<4, so it gets its own virtualenv, installed from the
+serving image's requirements.txt exactly as the Dockerfile installs it (``--no-deps`` from the
+compiled pins) and cached by that file's hash. ``seldon-core-microservice`` hard-codes 0.0.0.0
+for its HTTP and metrics servers (no option or variable sets the host), so the test disables
+its gRPC server and talks to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from zenml_integrations.onnx.convert import convert_to_onnx
+from zenml_integrations.onnx.seldon import onnx_seldon_model
+from zenml_integrations.training.models import ModelSpec, build_estimator
+from zenml_integrations.training.sample_data import (
+    SAMPLE_ENTITY_COLUMN,
+    SAMPLE_TARGETS,
+    SAMPLE_TIMESTAMP_COLUMN,
+    generate_sample,
+)
+
+from tests.integration.helpers import REPO_ROOT
+from tests.integration.onnx.conftest import RunningServer, free_port, start_server, stop_server
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SERVING_DIR = REPO_ROOT / "template" / "serving"
+WRAPPER = Path(onnx_seldon_model.__file__)
+TOLERANCE = 1e-6
+# (problem type, model family): tree ensemble classifier (onnxruntime 1.26.0 got it wrong),
+# linear classifier, tree ensemble regressor.
+CASES = [
+    ("binary_classification", "random_forest"),
+    ("binary_classification", "linear"),
+    ("regression", "gradient_boosting"),
+]
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    onnx_bytes: bytes
+    feature_names: list[str]
+    rows: np.ndarray  # float32 rows the model has not seen
+
+
+@dataclass
+class SeldonMicroservice:
+    url: str
+    metrics_url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def predict(self, payload: dict[str, Any] | str) -> httpx.Response:
+        body = payload if isinstance(payload, str) else json.dumps(payload)
+        return httpx.post(
+            f"{self.url}/api/v1.0/predictions",
+            content=body,
+            headers={"Content-Type": "application/json"},
+            timeout=10,
+        )
+
+
+@pytest.fixture(scope="session")
+def seldon_python(request: pytest.FixtureRequest) -> Path:
+    """Python of a virtualenv with the serving image's pinned requirements, one per pin set."""
+    requirements = SERVING_DIR / "requirements.txt"
+    key = hashlib.sha256(requirements.read_bytes() + b"python3.11").hexdigest()[:16]
+    root = Path(request.config.cache.mkdir(f"seldon-venv-{key}"))
+    venv, ready = root / "venv", root / "ready"
+    uv = os.environ.get("UV") or shutil.which("uv")
+    assert uv, "uv is needed to build the seldon-core virtualenv: put it on PATH or set UV"
+    with (root / "build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another pytest process may be building it
+        if not ready.exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            environment = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+            python = str(venv / "bin" / "python")
+            for command in (
+                [uv, "venv", "--quiet", "--python", "3.11", str(venv)],
+                [uv, "pip", "install", "--quiet", "--python", python, "--no-deps",
+                 "-r", str(requirements)],
+                [uv, "pip", "check", "--python", python],
+            ):  # fmt: skip
+                completed = subprocess.run(
+                    command, env=environment, capture_output=True, text=True, check=False
+                )
+                assert completed.returncode == 0, completed.stdout + completed.stderr
+            ready.write_text(requirements.read_text())
+    return venv / "bin" / "python"
+
+
+@pytest.fixture(scope="module", params=CASES, ids=["-".join(case) for case in CASES])
+def trained(request: pytest.FixtureRequest) -> TrainedModel:
+    problem_type: Any
+    problem_type, family = request.param
+    frame = generate_sample(1_200, problem_type)
+    features = frame.drop(
+        columns=[SAMPLE_TARGETS[problem_type], SAMPLE_ENTITY_COLUMN, SAMPLE_TIMESTAMP_COLUMN]
+    )
+    feature_names = [str(column) for column in features.columns]
+    params = {"n_estimators": 20} if family != "linear" else {}
+    model = build_estimator(ModelSpec(family=family, params=params), problem_type)
+    model.fit(features.iloc[:1_000], frame[SAMPLE_TARGETS[problem_type]].iloc[:1_000])
+    return TrainedModel(
+        convert_to_onnx(model, feature_names, problem_type),
+        feature_names,
+        features.iloc[1_000:1_064].to_numpy(dtype=np.float32),
+    )
+
+
+def start_seldon(
+    python: Path, model_path: Path, workdir: Path, **environment: str
+) -> SeldonMicroservice:
+    """``seldon-core-microservice`` running the wrapper file alone, as the image does."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(WRAPPER, workdir / WRAPPER.name)
+    http_port, metrics_port = free_port(), free_port()
+    log = workdir / "seldon.log"
+    process = subprocess.Popen(
+        [str(python.parent / "seldon-core-microservice"), onnx_seldon_model.INTERFACE_NAME,
+         "--service-type", "MODEL", "--http-port", str(http_port),
+         "--metrics-port", str(metrics_port), "--grpc-workers", "0",
+         "--workers", "1", "--threads", "1"],
+        cwd=workdir,
+        env={
+            "PATH": f"{python.parent}:/usr/bin:/bin",
+            "HOME": str(workdir),
+            "PYTHONPATH": str(workdir),
+            onnx_seldon_model.MODEL_URI_ENV: str(model_path),
+            onnx_seldon_model.INTRA_OP_THREADS_ENV: "1",
+            **environment,
+        },
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its gunicorn masters and workers share one process group
+    )  # fmt: skip
+    return SeldonMicroservice(
+        f"http://127.0.0.1:{http_port}", f"http://127.0.0.1:{metrics_port}", process, log
+    )
+
+
+def wait_until_healthy(service: SeldonMicroservice, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            raise AssertionError(service.log.read_text())
+        try:
+            if httpx.get(f"{service.url}/api/v1.0/health/status", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    log = service.log.read_text()
+    raise AssertionError(f"seldon microservice not healthy in {timeout} s\n{log}")
+
+
+def stop_seldon(service: SeldonMicroservice) -> None:
+    if service.process.poll() is None:
+        os.killpg(service.process.pid, signal.SIGTERM)
+        try:
+            service.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(service.process.pid, signal.SIGKILL)
+            service.process.wait()
+
+
+@pytest.fixture(scope="module")
+def servers(
+    trained: TrainedModel, seldon_python: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[SeldonMicroservice, RunningServer]]:
+    """The seldon wrapper and our local server, both on the same ONNX file."""
+    root = tmp_path_factory.mktemp("parity")
+    model_path = root / "model.onnx"
+    model_path.write_bytes(trained.onnx_bytes)
+    seldon = start_seldon(
+        seldon_python,
+        model_path,
+        root / "seldon",
+        **{onnx_seldon_model.MODEL_SHA256_ENV: hashlib.sha256(trained.onnx_bytes).hexdigest()},
+    )
+    try:
+        local = start_server(root / "local", trained.onnx_bytes)
+        try:
+            wait_until_healthy(seldon)
+            yield seldon, local
+        finally:
+            stop_server(local)
+    finally:
+        stop_seldon(seldon)
+
+
+def local_outputs(server: RunningServer, rows: np.ndarray) -> dict[str, np.ndarray]:
+    payload = {"inputs": [{"name": "input", "datatype": "FP32", "shape": list(rows.shape),
+                           "data": rows.ravel().tolist()}]}  # fmt: skip
+    with server.client() as client:
+        response = client.post("/v2/models/churn/infer", json=payload)
+    assert response.status_code == 200, response.text
+    return {
+        output["name"]: np.asarray(output["data"]).reshape(output["shape"])
+        for output in response.json()["outputs"]
+    }
+
+
+def seldon_outputs(
+    service: SeldonMicroservice, rows: np.ndarray, names: list[str] | None = None
+) -> dict[str, np.ndarray]:
+    data: dict[str, Any] = {"ndarray": rows.tolist()}
+    if names is not None:
+        data["names"] = names
+    response = service.predict({"data": data})
+    assert response.status_code == 200, response.text
+    return {name: np.asarray(value) for name, value in response.json()["jsonData"].items()}
+
+
+def assert_same_predictions(seldon: dict[str, np.ndarray], local: dict[str, np.ndarray]) -> None:
+    assert seldon.keys() == local.keys()
+    for name, expected in local.items():
+        assert seldon[name].shape == expected.shape, name
+        if np.issubdtype(expected.dtype, np.integer):
+            np.testing.assert_array_equal(seldon[name], expected, err_msg=name)
+        else:
+            # Both are float32 tensors; the local server writes float32's shortest decimal, which
+            # read back as float64 is not the float64 the wrapper's tolist() writes.
+            np.testing.assert_allclose(
+                seldon[name].astype(np.float32), expected.astype(np.float32),
+                rtol=0, atol=TOLERANCE, err_msg=name,
+            )  # fmt: skip
+
+
+def test_given_one_model_file_when_both_servers_answer_then_predictions_are_equal(
+    servers: tuple[SeldonMicroservice, RunningServer], trained: TrainedModel
+) -> None:
+    seldon, local = servers
+    expected = local_outputs(local, trained.rows)
+
+    assert_same_predictions(seldon_outputs(seldon, trained.rows), expected)
+    for index in range(3):  # single rows take the same path as batches
+        single = trained.rows[index : index + 1]
+        assert_same_predictions(seldon_outputs(seldon, single), local_outputs(local, single))
+    # Named columns in another order are put back in the model's order.
+    order = list(reversed(range(len(trained.feature_names))))
+    reordered = seldon_outputs(
+        seldon, trained.rows[:, order], [trained.feature_names[index] for index in order]
+    )
+    assert_same_predictions(reordered, expected)
+
+    metadata = httpx.get(f"{seldon.url}/api/v1.0/metadata", timeout=5).json()
+    with local.client() as client:
+        local_metadata = client.get("/v2/models/churn").json()
+    assert metadata["platform"] == local_metadata["platform"] == "onnxruntime_onnx"
+    assert metadata["inputs"] == local_metadata["inputs"]
+    assert metadata["outputs"] == local_metadata["outputs"]
+    assert json.loads(metadata["custom"]["feature_names"]) == trained.feature_names
+    assert metadata["custom"]["sha256"] == hashlib.sha256(trained.onnx_bytes).hexdigest()
+
+
+def test_given_bad_rows_when_sent_then_both_refuse_with_4xx_and_seldon_keeps_answering(
+    servers: tuple[SeldonMicroservice, RunningServer], trained: TrainedModel
+) -> None:
+    seldon, local = servers
+    width = len(trained.feature_names)
+    narrow = trained.rows[:2, : width - 1]
+    with_nan = trained.rows[:2].tolist()
+    with_nan[1][2] = float("nan")
+    bad_requests = {
+        "features per row": {"data": {"ndarray": narrow.tolist()}},
+        f"feature '{trained.feature_names[2]}'": {"data": {"ndarray": with_nan}},
+        "missing ['": {"data": {"names": [*trained.feature_names[:-1], "surprise"],
+                                "ndarray": trained.rows[:2].tolist()}},
+        "must be [rows, ": {"data": {"ndarray": trained.rows[0].tolist()}},
+    }  # fmt: skip
+
+    for message, payload in bad_requests.items():
+        response = seldon.predict(json.dumps(payload))  # json.dumps keeps NaN as a token
+        assert response.status_code == 400, response.text
+        status = response.json()["status"]
+        assert status["reason"] == "MICROSERVICE_BAD_DATA", status
+        assert message in status["info"], status
+    for rows in (narrow.tolist(), with_nan):
+        flat = [value for row in rows for value in row]
+        body = {"inputs": [{"name": "input", "datatype": "FP32",
+                            "shape": [len(rows), len(rows[0])], "data": flat}]}  # fmt: skip
+        with local.client() as client:
+            response = client.post(
+                "/v2/models/churn/infer",
+                content=json.dumps(body),
+                headers={"Content-Type": "application/json"},
+            )
+        assert response.status_code == 400, response.text
+
+    assert seldon.process.poll() is None
+    assert_same_predictions(
+        seldon_outputs(seldon, trained.rows), local_outputs(local, trained.rows)
+    )
+    metrics = httpx.get(f"{seldon.metrics_url}/metrics", timeout=5).text
+    assert "onnx_model_rows_total" in metrics
+
+
+def test_given_a_wrong_digest_when_started_then_seldon_refuses_to_serve(
+    seldon_python: Path, tmp_path: Path
+) -> None:
+    model_path = tmp_path / "model.onnx"
+    model_path.write_bytes(convert_to_onnx(*_tiny_model()))
+    service = start_seldon(
+        seldon_python,
+        model_path,
+        tmp_path / "seldon",
+        **{onnx_seldon_model.MODEL_SHA256_ENV: "0" * 64},
+    )
+    try:
+        service.process.wait(timeout=60)
+    finally:
+        stop_seldon(service)
+    log = service.log.read_text()
+    assert service.process.returncode != 0, log
+    assert "refusing to serve a model other than the registered one" in log, log
+    assert hashlib.sha256(model_path.read_bytes()).hexdigest() in log
+
+
+def _tiny_model() -> tuple[Any, list[str], str]:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(60, 3))
+    model = Pipeline([("model", LogisticRegression())]).fit(features, features[:, 0] > 0)
+    return model, ["a", "b", "c"], "binary_classification"

@@ -1,0 +1,344 @@
+"""Our ONNX model inside the ``seldon-core`` Python wrapper (Seldon Core v1 protocol).
+
+Facts the Kubernetes manifests rely on:
+
+- class: ``onnx_seldon_model.OnnxSeldonModel`` (this file, copied alone into the serving image
+  as ``/app/onnx_seldon_model.py``; the image runs ``seldon-core-microservice`` with that name);
+- model file: environment variable ``MODEL_URI``, a local path to the ``.onnx`` file or to a
+  folder holding ``model.onnx`` (the image defaults it to ``/mnt/models``, where Seldon's storage
+  initializer or a mounted volume puts the model); ``MODEL_SHA256``, when set, is the digest the
+  file must have, or the server refuses to start;
+- ports: 9000 HTTP (``/api/v1.0/predictions``), 9500 gRPC, 6000 Prometheus ``/metrics``.
+
+Requests and answers mean what they mean on the local ONNX server: the rows are checked against
+the ONNX input metadata (``[rows, features]``, numeric, finite unless ``ONNX_ALLOW_NAN=true``,
+at most ``ONNX_MAX_BATCH_ROWS`` rows), ``data.names`` may reorder the columns, and the answer
+holds every ONNX output by name (``{"jsonData": {"label": [...], "probabilities": [[...]]}}``).
+
+This file imports numpy, onnxruntime and the standard library only: ``seldon-core`` pins
+numpy<2, protobuf<4 and prometheus-client<0.9, so it lives in the serving image's own
+environment, and the pipeline environment must be able to import this file without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+INTERFACE_NAME = "onnx_seldon_model.OnnxSeldonModel"
+MODEL_URI_ENV = "MODEL_URI"
+MODEL_SHA256_ENV = "MODEL_SHA256"
+INTRA_OP_THREADS_ENV = "ONNX_INTRA_OP_THREADS"
+MAX_BATCH_ROWS_ENV = "ONNX_MAX_BATCH_ROWS"
+ALLOW_NAN_ENV = "ONNX_ALLOW_NAN"
+HTTP_PORT = 9000
+GRPC_PORT = 9500
+METRICS_PORT = 6000
+DEFAULT_MODEL_FILE = "model.onnx"
+
+_OIP_DATATYPES = {
+    "float32": "FP32",
+    "float64": "FP64",
+    "int64": "INT64",
+    "int32": "INT32",
+    "bool": "BOOL",
+    "object": "BYTES",
+}
+
+logger = logging.getLogger(__name__)
+
+
+class ModelStartupError(RuntimeError):
+    """The model cannot be served as configured; the microservice must not start."""
+
+
+# seldon-core answers its own SeldonMicroserviceException with the exception's status code and
+# reason, and any other exception with HTTP 500. Inside seldon-core-microservice that class is
+# already loaded when this module is imported, so it is looked up instead of imported: the file
+# stays importable (and testable) where seldon-core is not installed.
+_seldon_flask_utils = sys.modules.get("seldon_core.flask_utils")
+_SeldonError: type[Exception] = getattr(
+    _seldon_flask_utils, "SeldonMicroserviceException", Exception
+)
+
+
+class InvalidInputError(_SeldonError):  # type: ignore[valid-type,misc]
+    """A request the model cannot answer: seldon-core answers HTTP 400, MICROSERVICE_BAD_DATA."""
+
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        Exception.__init__(self, message)
+        # The attributes seldon-core's error handler serializes.
+        self.message = message
+        self.reason = "MICROSERVICE_BAD_DATA"
+        self.payload = None
+
+
+class _Tensor:
+    """Name, numpy dtype, OIP datatype and shape (-1 for a variable dimension) of a tensor."""
+
+    def __init__(self, node: Any) -> None:
+        element = str(node.type).removeprefix("tensor(").removesuffix(")")
+        self.name = str(node.name)
+        self.dtype = np.dtype(
+            {"float": "float32", "double": "float64", "string": "object"}.get(element, element)
+        )
+        self.datatype = _OIP_DATATYPES.get(self.dtype.name, self.dtype.name.upper())
+        self.shape = [dim if isinstance(dim, int) else -1 for dim in node.shape]
+
+    def metadata(self) -> dict[str, Any]:
+        return {"name": self.name, "datatype": self.datatype, "shape": self.shape}
+
+
+class OnnxSeldonModel:
+    """seldon-core user model serving one ONNX file with onnxruntime.
+
+    ``__init__`` runs once in the microservice's main process: it reads the file, checks its
+    digest and input metadata, and fails the start-up on any problem. ``load`` runs in every
+    worker after the fork and opens the session there (onnxruntime sessions are not fork-safe),
+    from the bytes that were verified, so a file swapped after the check is never served.
+    """
+
+    def __init__(self) -> None:
+        self.model_path = _model_path(os.environ.get(MODEL_URI_ENV))
+        self.intra_op_threads = _positive_int_env(INTRA_OP_THREADS_ENV, 1)
+        self.max_batch_rows = _positive_int_env(MAX_BATCH_ROWS_ENV, 4096)
+        self.allow_nan = _bool_env(ALLOW_NAN_ENV, default=False)
+        try:
+            self._onnx_bytes = self.model_path.read_bytes()
+        except OSError as error:
+            raise ModelStartupError(
+                f"cannot read the model file {self.model_path}: {error}"
+            ) from None
+        self.sha256 = hashlib.sha256(self._onnx_bytes).hexdigest()
+        expected = os.environ.get(MODEL_SHA256_ENV, "").strip().lower()
+        if expected and expected != self.sha256:
+            raise ModelStartupError(
+                f"{self.model_path} has sha256 {self.sha256} but {MODEL_SHA256_ENV} expects "
+                f"{expected}; refusing to serve a model other than the registered one"
+            )
+        if not expected:
+            logger.warning(
+                "%s is not set: serving %s unverified", MODEL_SHA256_ENV, self.model_path
+            )
+        session = self._open_session()
+        inputs = session.get_inputs()
+        if len(inputs) != 1:
+            raise ModelStartupError(
+                f"{self.model_path} has {len(inputs)} inputs; this wrapper serves models with one "
+                "tensor input of shape [batch, features]"
+            )
+        self.input = _Tensor(inputs[0])
+        if len(self.input.shape) != 2 or self.input.shape[1] < 1:
+            raise ModelStartupError(
+                f"{self.model_path}: input shape {self.input.shape} is not [batch, features]"
+            )
+        self.n_features = self.input.shape[1]
+        self.outputs = [_Tensor(output) for output in session.get_outputs()]
+        stored_names = json.loads(
+            session.get_modelmeta().custom_metadata_map.get("feature_names", "[]")
+        )
+        self.feature_names: list[str] = list(stored_names) or [
+            f"f{index}" for index in range(self.n_features)
+        ]
+        self._session: Any = None
+        self._request_metrics = threading.local()
+        logger.info(
+            "model %s (sha256 %s): %d features, outputs %s, %d intra-op thread(s)",
+            self.model_path,
+            self.sha256,
+            self.n_features,
+            [output.name for output in self.outputs],
+            self.intra_op_threads,
+        )
+
+    def load(self) -> None:
+        """Open this worker's onnxruntime session."""
+        self._session = self._open_session()
+
+    def predict(
+        self, X: object, features_names: list[str], meta: dict[str, Any] | None = None
+    ) -> dict[str, list[Any]]:
+        """Every ONNX output, by name, for the request's rows.
+
+        ``meta`` is accepted because seldon-core passes it; without the parameter it would
+        call this method twice per request (its fallback for a ``TypeError``).
+
+        Raises:
+            InvalidInputError: when the rows do not fit the model's input (HTTP 400).
+        """
+        batch = self._validated_batch(X, features_names)
+        started = time.perf_counter()
+        values = self._loaded_session().run(
+            [output.name for output in self.outputs], {self.input.name: batch}
+        )
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self._request_metrics.values = [
+            {"type": "COUNTER", "key": "onnx_model_rows_total", "value": batch.shape[0]},
+            {"type": "TIMER", "key": "onnx_model_inference_ms", "value": elapsed_ms},
+        ]
+        return {
+            output.name: np.asarray(value).tolist()
+            for output, value in zip(self.outputs, values, strict=True)
+        }
+
+    def metrics(self) -> list[dict[str, Any]]:
+        """The last request's custom metrics on this thread, handed over once.
+
+        seldon-core asks after every call (health checks too), so each request's figures are
+        consumed here and never counted twice.
+        """
+        values: list[dict[str, Any]] = getattr(self._request_metrics, "values", [])
+        self._request_metrics.values = []
+        return values
+
+    def health_status(self) -> dict[str, Any]:
+        """Healthy when this worker's session answers a row of zeros with finite outputs."""
+        probe = np.zeros((1, self.n_features), dtype=self.input.dtype)
+        values = self._loaded_session().run(None, {self.input.name: probe})
+        if not all(np.isfinite(np.asarray(value, dtype=np.float64)).all() for value in values):
+            raise RuntimeError(f"model {self.sha256} returns non-finite outputs for a row of zeros")
+        return {"ready": True, "sha256": self.sha256}
+
+    def init_metadata(self) -> dict[str, Any]:
+        """Seldon model metadata: the same tensor metadata the local server reports."""
+        return {
+            "platform": "onnxruntime_onnx",
+            "inputs": [self.input.metadata()],
+            "outputs": [output.metadata() for output in self.outputs],
+            "custom": {
+                "feature_names": json.dumps(self.feature_names),
+                "sha256": self.sha256,
+            },
+        }
+
+    def tags(self) -> dict[str, str]:
+        """Added to every response's ``meta.tags``: which model file answered."""
+        return {"model_sha256": self.sha256}
+
+    def _open_session(self) -> Any:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        # onnxruntime ignores CPU limits and starts a thread per core unless told otherwise.
+        options.intra_op_num_threads = self.intra_op_threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        try:
+            return ort.InferenceSession(
+                self._onnx_bytes, options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as error:  # onnxruntime raises its own untyped errors
+            raise ModelStartupError(
+                f"{self.model_path} is not a loadable ONNX model: {error}"
+            ) from error
+
+    def _loaded_session(self) -> Any:
+        if self._session is None:
+            raise RuntimeError("the model is not loaded yet: seldon-core calls load() first")
+        return self._session
+
+    def _validated_batch(self, X: object, features_names: list[str]) -> np.ndarray[Any, Any]:
+        if not isinstance(X, np.ndarray):
+            raise InvalidInputError(
+                f"send rows as data.ndarray (a list of rows of {self.n_features} feature "
+                f"values) or data.tensor; got {type(X).__name__} data"
+            )
+        if X.ndim != 2:
+            raise InvalidInputError(
+                f"input shape {list(X.shape)} must be [rows, {self.n_features}]: "
+                "send a list of rows, each a list of feature values"
+            )
+        rows, width = X.shape
+        if width != self.n_features:
+            raise InvalidInputError(
+                f"input has {width} features per row; the model expects {self.n_features} "
+                f"({', '.join(self.feature_names)})"
+            )
+        if rows == 0:
+            raise InvalidInputError("the batch has no rows")
+        if rows > self.max_batch_rows:
+            raise InvalidInputError(
+                f"batch of {rows} rows exceeds the limit of {self.max_batch_rows}"
+            )
+        if features_names:
+            X = X[:, self._column_order(list(features_names))]
+        try:
+            batch = np.ascontiguousarray(X, dtype=self.input.dtype)
+        except (ValueError, TypeError) as error:
+            raise InvalidInputError(f"input data is not numeric: {error}") from None
+        if not self.allow_nan and not np.isfinite(batch).all():
+            bad_row, bad_column = (int(index) for index in np.argwhere(~np.isfinite(batch))[0])
+            raise InvalidInputError(
+                f"non-finite value (NaN or infinity) at row {bad_row}, feature "
+                f"'{self.feature_names[bad_column]}'; this model does not accept missing values"
+            )
+        return batch
+
+    def _column_order(self, names: list[str]) -> list[int]:
+        """Where each of the model's features sits among the request's columns."""
+        if len(names) != len(set(names)) or set(names) != set(self.feature_names):
+            missing = sorted(set(self.feature_names) - set(names))
+            extra = sorted(set(names) - set(self.feature_names))
+            repeated = sorted({name for name in names if names.count(name) > 1})
+            raise InvalidInputError(
+                f"data.names must name each model feature once: missing {missing}, "
+                f"unexpected {extra}, repeated {repeated}"
+            )
+        position = {name: index for index, name in enumerate(names)}
+        return [position[name] for name in self.feature_names]
+
+
+def _model_path(uri: str | None) -> Path:
+    """The local ONNX file a ``MODEL_URI`` names (a file, or a folder holding model.onnx)."""
+    if not uri:
+        raise ModelStartupError(
+            f"{MODEL_URI_ENV} is not set: set it to the ONNX file, or to a folder holding "
+            f"{DEFAULT_MODEL_FILE} (e.g. /mnt/models)"
+        )
+    location = uri.removeprefix("file://")
+    if "://" in location:
+        raise ModelStartupError(
+            f"{MODEL_URI_ENV}={uri!r} is not a local path: let Seldon's storage initializer "
+            "(the graph's modelUri) or a volume put the file in the container, e.g. /mnt/models"
+        )
+    path = Path(location)
+    if path.is_dir():
+        path = path / DEFAULT_MODEL_FILE
+    if not path.is_file():
+        raise ModelStartupError(f"{MODEL_URI_ENV}={uri!r}: no model file at {path}")
+    return path
+
+
+def _positive_int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ModelStartupError(f"{name}={raw!r} must be a whole number of at least 1")
+    return value
+
+
+def _bool_env(name: str, *, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes"}:
+        return True
+    if raw in {"0", "false", "no"}:
+        return False
+    raise ModelStartupError(f"{name}={raw!r} must be true or false")
