@@ -56,7 +56,7 @@ def free_port() -> int:
 
 
 def start_server(tmp_path: Path, champion: bytes, *, admin_token: str | None = ADMIN_TOKEN,
-                 **settings: Any) -> RunningServer:  # fmt: skip
+                 ready_seconds: float = 30, **settings: Any) -> RunningServer:  # fmt: skip
     model_dir = tmp_path / "models"
     model_dir.mkdir(parents=True, exist_ok=True)
     champion_path = model_dir / "champion.onnx"
@@ -82,7 +82,7 @@ def start_server(tmp_path: Path, champion: bytes, *, admin_token: str | None = A
         stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + ready_seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError((tmp_path / "server.log").read_text())
@@ -92,7 +92,7 @@ def start_server(tmp_path: Path, champion: bytes, *, admin_token: str | None = A
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
-    raise AssertionError("server did not become ready in 30 s")
+    raise AssertionError(f"server did not become ready in {ready_seconds} s")
 
 
 def stop_server(server: RunningServer) -> None:
