@@ -10,6 +10,7 @@ from zenml_integrations.training.models import ModelSpec
 from steps.data import load_data, split_data
 from steps.data_quality import data_quality_gate
 from steps.drift import drift_gate
+from steps.features import TrainingFeatures, historical_features
 from steps.onnx_export import ParityTolerance, export_onnx
 from steps.registry import QualityGate, quality_gate, register_model
 from steps.training import evaluate_model, train_model
@@ -29,15 +30,20 @@ def training_pipeline(
     parity: ParityTolerance = DEFAULT_PARITY,
     gate: QualityGate = DEFAULT_GATE,
     check_drift: bool = True,
+    features: TrainingFeatures | None = None,
 ) -> None:
     """Train a model and promote it only through every gate.
 
     The run stops, and nothing is registered, when the data fails its suite or
-    the ONNX model does not reproduce scikit-learn. ``champion`` moves only
+    the ONNX model does not reproduce scikit-learn. With ``features.source:
+    feast`` the table supplies entity, timestamp and target, and the feature
+    store the features each row had at its timestamp. ``champion`` moves only
     when the newest rows (the held-out split) have not drifted from the rows
     the model learned from, and the quality gate finds the new version better.
     """
     raw_data = load_data(source=source, schema=schema)
+    if features is not None and features.source == "feast":
+        raw_data = historical_features(raw_data=raw_data, schema=schema, features=features)
     after = []
     if data_quality is not None:
         after.append(data_quality_gate(raw_data=raw_data, suite=data_quality))

@@ -3,6 +3,8 @@
     python run.py train --env local            # configs/training.yaml + configs/local.yaml
     python run.py train --env staging --no-cache
     python run.py train --sample-rows 2000     # a quick smoke run
+    python run.py features                     # Feast: export, apply, load the online store
+    python run.py features --incremental       # Feast: load only what arrived since last time
     python run.py deploy                       # serve the registry's champion
     python run.py monitor                      # drift check on served traffic, retrain if it lasts
     python run.py schedule                     # apply configs/monitoring.yaml's schedules
@@ -36,20 +38,59 @@ def cli() -> None:
 @click.option(
     "--no-cache", is_flag=True, help="Re-run every step even if its inputs are unchanged."
 )
-@click.option("--sample-rows", type=click.IntRange(min=100), help="Train on a sample of this size.")
+@click.option(
+    "--sample-rows",
+    type=click.IntRange(min=100),
+    help="Train on a sample of this size, with its own feature columns (no feature store).",
+)
 def train(environment: str, no_cache: bool, sample_rows: int | None) -> None:
     """Train, gate and register a model; promote it only if it beats the champion."""
     from pipelines.training import training_pipeline
 
     overrides: dict[str, Any] = {}
     if sample_rows is not None:
-        overrides["parameters"] = {"source": {"sample_rows": sample_rows}}
+        # A smaller sample is other data than the feature store holds: its own columns serve.
+        overrides["parameters"] = {
+            "source": {"sample_rows": sample_rows},
+            "features": {"source": "table"},
+        }
     if no_cache:
         overrides["enable_cache"] = False
     run = launch(training_pipeline, "training", environment, overrides)
     click.echo(describe(run))
     if run.status.value != "completed":
         raise SystemExit(1)
+
+
+@cli.command()
+@click.option(
+    "--env", "environment", type=click.Choice(ENVIRONMENTS), default="local", show_default=True
+)
+@click.option("--incremental", is_flag=True, help="Load only values newer than the last load.")
+def features(environment: str, incremental: bool) -> None:
+    """Publish the training table's features to Feast (configs/features.yaml)."""
+    from pipelines.features import materialize_pipeline
+
+    if not (CONFIGS / "features.yaml").is_file():
+        raise click.ClickException(
+            "configs/features.yaml does not exist: this project was generated without Feast "
+            "(regenerate it with enable_feast=true)"
+        )
+    training = pipeline_run_config(CONFIGS, "training", environment, {})["parameters"]
+    parameters: dict[str, Any] = {"source": training["source"], "schema": training["schema"]}
+    if incremental:
+        parameters["mode"] = "incremental"
+    run = launch(materialize_pipeline, "features", environment, {"parameters": parameters})
+    if run.status.value != "completed":
+        click.echo(f"run {run.name}: {run.status.value}")
+        raise SystemExit(1)
+    exported = run.steps["export_feature_source"].output.load()
+    loaded = run.steps["materialize_features"].output.load()
+    click.echo(
+        f"run {run.name}: completed\n"
+        f"feature source: {exported['rows']} rows -> {exported['path']}\n"
+        f"online store: {loaded['mode']} load of {loaded['feature_views']} up to {loaded['end']}"
+    )
 
 
 @cli.command()
@@ -145,6 +186,9 @@ def describe(run: Any) -> str:
     """What a user wants to know after a training run, and where to find it."""
     lines = [f"run {run.name}: {run.status.value}"]
     steps = run.steps
+    if "historical_features" in steps:
+        frame = steps["historical_features"].output.load()
+        lines.append(f"features: {len(frame)} rows point-in-time from the feature store")
     if "export_onnx" in steps:
         parity = steps["export_onnx"].outputs["onnx_parity"][0].load()
         lines.append(

@@ -1,0 +1,154 @@
+"""The `enable_feast` answer: a feature repository, configs and targets fitting the data answers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+from zenml_integrations.feast.flavor import FeastFeatureStoreConfig
+from zenml_integrations.feast.store import FeastFeatureStore, clear_feature_store_cache
+from zenml_integrations.onnx.serving.config import FeatureLookupConfig
+from zenml_integrations.stack_recipes import load_recipe
+from zenml_integrations.training.sample_data import generate_sample
+
+from steps.features import TrainingFeatures
+from tests.conftest import REPO_ROOT
+from tests.template.test_render import render
+
+pytestmark = pytest.mark.template
+
+FEAST_FILES = {
+    "configs/features.yaml",
+    "feature_repo/entities.py",
+    "feature_repo/feature_services.py",
+    "feature_repo/feature_store.yaml",
+    "feature_repo/feature_views.py",
+}
+OWN_FILE_ANSWERS: dict[str, Any] = {
+    "project_name": "Fraud",
+    "package_name": "fraud_detector",
+    "data_source": "file",
+    "data_path": "data/transactions.parquet",
+    "target_column": "is_fraud",
+    "entity_column": "account_id",
+    "timestamp_column": "created_at",
+    "enable_feast": True,
+}
+
+
+def parameters(project: Path, config: str) -> dict[str, Any]:
+    return yaml.safe_load((project / "configs" / f"{config}.yaml").read_text())["parameters"]
+
+
+def apply_repo(project: Path, source: pd.DataFrame) -> FeastFeatureStore:
+    """Export ``source`` where configs/features.yaml says; apply feature_repo/ with our flavor."""
+    repo = project / "feature_repo"
+    target = repo / parameters(project, "features")["feature_source"]
+    target.parent.mkdir(parents=True)
+    source.to_parquet(target, index=False)
+    store = FeastFeatureStore.standalone(FeastFeatureStoreConfig(repo_path=str(repo)))
+    store.apply()
+    return store
+
+
+@pytest.fixture(autouse=True)
+def fresh_feast_cache() -> Any:
+    yield
+    clear_feature_store_cache()
+
+
+def test_given_feast_disabled_when_rendered_then_no_feast_files_settings_or_targets(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = render(template_repo, tmp_path / "project", {})
+
+    assert not (project / "feature_repo").exists()
+    assert not (project / "configs" / "features.yaml").exists()
+    assert "features" not in parameters(project, "training")
+    assert "feature_lookup" not in parameters(project, "deployment")
+    makefile = (project / "Makefile").read_text()
+    assert "STACK ?= local\n" in makefile
+    assert "FEAST_REPO_PATH" not in makefile
+    assert "\nfeatures:" not in makefile
+    assert "zenml-mlops-kit[gx,mlflow,onnx,evidently]" in (project / "pyproject.toml").read_text()
+
+
+def test_given_feast_and_the_sample_when_rendered_then_repo_applies_with_the_sample_features(
+    template_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = render(template_repo, tmp_path / "project", {"enable_feast": True})
+
+    rendered = {str(path.relative_to(project)) for path in project.rglob("*") if path.is_file()}
+    assert rendered >= FEAST_FILES
+    training = TrainingFeatures.model_validate(parameters(project, "training")["features"])
+    assert training == TrainingFeatures(source="feast", feature_service="churn_model")
+    lookup = FeatureLookupConfig.model_validate(parameters(project, "deployment")["feature_lookup"])
+    assert lookup.entity_column == "customer_id"
+    assert lookup.options == {"feature_service": "churn_model", "repo_path": "feature_repo"}
+    makefile = (project / "Makefile").read_text()
+    assert "STACK ?= local_feast\n" in makefile
+    assert "export FEAST_REPO_PATH ?= $(CURDIR)/feature_repo\n" in makefile
+    assert "\nfeatures: stack ##" in makefile
+    assert "\nmaterialize: stack ##" in makefile
+    assert "evidently,feast]" in (project / "pyproject.toml").read_text()
+    lint = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", str(project)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+    # Applied from another working directory, the service lists the sample's features in the
+    # order the table has them, so the model's inputs keep the non-Feast order.
+    monkeypatch.chdir(tmp_path)
+    sample = generate_sample(200)
+    store = apply_repo(project, sample.drop(columns=["churned"]))
+    [service] = store.get_feature_services()
+    assert service.name == "churn_model"
+    expected = [c for c in sample.columns if c not in ("customer_id", "event_timestamp", "churned")]
+    assert [f.name for f in service.feature_view_projections[0].features] == expected
+    assert (project / "feature_repo" / "data" / "registry.db").is_file()
+    assert (project / "feature_repo" / "data" / "online_store.db").is_file()
+
+
+def test_given_feast_and_own_columns_when_rendered_then_keys_timestamp_and_inferred_features_fit(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = render(template_repo, tmp_path / "project", OWN_FILE_ANSWERS)
+
+    assert parameters(project, "features")["feature_source"] == "data/account_features.parquet"
+    assert parameters(project, "deployment")["feature_lookup"]["entity_column"] == "account_id"
+    table = pd.DataFrame(
+        {
+            "account_id": ["a-1", "a-2", "a-3"],
+            "created_at": pd.to_datetime(["2025-01-01", "2025-01-02", "2025-01-03"], utc=True),
+            "amount": [10.0, 25.5, 3.0],
+            "merchant_risk": [0.1, 0.7, 0.2],
+        }
+    )
+    store = apply_repo(project, table)
+
+    assert store.get_entities() == ["account"]
+    assert store.get_feature_views() == ["account_features"]
+    [service] = store.get_feature_services()
+    assert service.name == "fraud_detector"
+    features = [f.name for f in store.feature_store.get_feature_view("account_features").features]
+    assert sorted(features) == ["amount", "merchant_risk"]
+
+
+def test_given_the_feast_recipe_then_it_is_the_local_stack_plus_a_feast_store(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("FEAST_REPO_PATH", str(tmp_path / "feature_repo"))
+    local = load_recipe(REPO_ROOT / "stacks" / "local.yaml")
+    feast = load_recipe(REPO_ROOT / "stacks" / "local_feast.yaml")
+
+    assert {k: v for k, v in feast.components.items() if k != "feature_store"} == local.components
+    store = feast.components["feature_store"]
+    assert store.flavor == "feast_store"
+    assert FeastFeatureStoreConfig(**store.configuration).repo_path == os.environ["FEAST_REPO_PATH"]
