@@ -2,9 +2,9 @@
 
 seldon-core pins numpy<2 and protobuf<4, so it gets its own virtualenv, installed from the
 serving image's requirements.txt exactly as the Dockerfile installs it (``--no-deps`` from the
-compiled pins) and cached by that file's hash. ``seldon-core-microservice`` hard-codes 0.0.0.0
-for its HTTP and metrics servers (no option or variable sets the host), so the test disables
-its gRPC server and talks to 127.0.0.1 only.
+compiled pins) and cached by that file's hash. ``seldon-core-microservice`` hard-codes the
+wildcard address for its HTTP, gRPC and metrics servers (no option or variable sets the host):
+the ports are random and the test talks to 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -59,10 +59,23 @@ class TrainedModel:
     rows: np.ndarray  # float32 rows the model has not seen
 
 
+# Runs in the seldon-core virtualenv: one gRPC Predict call, the reply as JSON on stdout.
+GRPC_CLIENT = """
+import sys
+import grpc
+from google.protobuf import json_format
+from seldon_core.proto import prediction_pb2, prediction_pb2_grpc
+request = json_format.Parse(sys.stdin.read(), prediction_pb2.SeldonMessage())
+with grpc.insecure_channel(f"127.0.0.1:{sys.argv[1]}") as channel:
+    print(json_format.MessageToJson(prediction_pb2_grpc.ModelStub(channel).Predict(request)))
+"""
+
+
 @dataclass
 class SeldonMicroservice:
     url: str
     metrics_url: str
+    grpc_port: int | None
     process: subprocess.Popen[bytes]
     log: Path
 
@@ -125,23 +138,26 @@ def trained(request: pytest.FixtureRequest) -> TrainedModel:
 
 
 def start_seldon(
-    python: Path, model_path: Path, workdir: Path, **environment: str
+    python: Path, model_path: Path, workdir: Path, *, grpc: bool, **environment: str
 ) -> SeldonMicroservice:
     """``seldon-core-microservice`` running the wrapper file alone, as the image does."""
     workdir.mkdir(parents=True, exist_ok=True)
     shutil.copy(WRAPPER, workdir / WRAPPER.name)
     http_port, metrics_port = free_port(), free_port()
+    grpc_port = free_port() if grpc else None
+    grpc_options = ["--grpc-port", str(grpc_port), "--grpc-workers", "1"] if grpc_port else []
     log = workdir / "seldon.log"
     process = subprocess.Popen(
         [str(python.parent / "seldon-core-microservice"), onnx_seldon_model.INTERFACE_NAME,
          "--service-type", "MODEL", "--http-port", str(http_port),
-         "--metrics-port", str(metrics_port), "--grpc-workers", "0",
-         "--workers", "1", "--threads", "1"],
+         "--metrics-port", str(metrics_port), "--workers", "1", "--threads", "1",
+         *(grpc_options or ["--grpc-workers", "0"])],
         cwd=workdir,
         env={
             "PATH": f"{python.parent}:/usr/bin:/bin",
             "HOME": str(workdir),
             "PYTHONPATH": str(workdir),
+            "INCLUDE_METRICS_IN_CLIENT_RESPONSE": "false",  # as in the image
             onnx_seldon_model.MODEL_URI_ENV: str(model_path),
             onnx_seldon_model.INTRA_OP_THREADS_ENV: "1",
             **environment,
@@ -151,7 +167,7 @@ def start_seldon(
         start_new_session=True,  # its gunicorn masters and workers share one process group
     )  # fmt: skip
     return SeldonMicroservice(
-        f"http://127.0.0.1:{http_port}", f"http://127.0.0.1:{metrics_port}", process, log
+        f"http://127.0.0.1:{http_port}", f"http://127.0.0.1:{metrics_port}", grpc_port, process, log
     )
 
 
@@ -192,6 +208,7 @@ def servers(
         seldon_python,
         model_path,
         root / "seldon",
+        grpc=True,
         **{onnx_seldon_model.MODEL_SHA256_ENV: hashlib.sha256(trained.onnx_bytes).hexdigest()},
     )
     try:
@@ -228,6 +245,22 @@ def seldon_outputs(
     return {name: np.asarray(value) for name, value in response.json()["jsonData"].items()}
 
 
+def seldon_grpc_outputs(
+    service: SeldonMicroservice, python: Path, rows: np.ndarray
+) -> dict[str, np.ndarray]:
+    completed = subprocess.run(
+        [str(python), "-c", GRPC_CLIENT, str(service.grpc_port)],
+        input=json.dumps({"data": {"ndarray": rows.tolist()}}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    reply = json.loads(completed.stdout)
+    return {name: np.asarray(value) for name, value in reply["jsonData"].items()}
+
+
 def assert_same_predictions(seldon: dict[str, np.ndarray], local: dict[str, np.ndarray]) -> None:
     assert seldon.keys() == local.keys()
     for name, expected in local.items():
@@ -244,7 +277,7 @@ def assert_same_predictions(seldon: dict[str, np.ndarray], local: dict[str, np.n
 
 
 def test_given_one_model_file_when_both_servers_answer_then_predictions_are_equal(
-    servers: tuple[SeldonMicroservice, RunningServer], trained: TrainedModel
+    servers: tuple[SeldonMicroservice, RunningServer], trained: TrainedModel, seldon_python: Path
 ) -> None:
     seldon, local = servers
     expected = local_outputs(local, trained.rows)
@@ -259,6 +292,16 @@ def test_given_one_model_file_when_both_servers_answer_then_predictions_are_equa
         seldon, trained.rows[:, order], [trained.feature_names[index] for index in order]
     )
     assert_same_predictions(reordered, expected)
+    # gRPC carries jsonData as a protobuf Struct, whose numbers are all doubles.
+    over_grpc = seldon_grpc_outputs(seldon, seldon_python, trained.rows)
+    if "label" in over_grpc:
+        over_grpc["label"] = over_grpc["label"].astype(np.int64)
+    assert_same_predictions(over_grpc, expected)
+
+    digest = hashlib.sha256(trained.onnx_bytes).hexdigest()
+    meta = seldon.predict({"data": {"ndarray": trained.rows[:1].tolist()}}).json()["meta"]
+    assert meta["tags"] == {"model_sha256": digest}
+    assert "metrics" not in meta
 
     metadata = httpx.get(f"{seldon.url}/api/v1.0/metadata", timeout=5).json()
     with local.client() as client:
@@ -267,7 +310,7 @@ def test_given_one_model_file_when_both_servers_answer_then_predictions_are_equa
     assert metadata["inputs"] == local_metadata["inputs"]
     assert metadata["outputs"] == local_metadata["outputs"]
     assert json.loads(metadata["custom"]["feature_names"]) == trained.feature_names
-    assert metadata["custom"]["sha256"] == hashlib.sha256(trained.onnx_bytes).hexdigest()
+    assert metadata["custom"]["sha256"] == digest
 
 
 def test_given_bad_rows_when_sent_then_both_refuse_with_4xx_and_seldon_keeps_answering(
@@ -321,6 +364,7 @@ def test_given_a_wrong_digest_when_started_then_seldon_refuses_to_serve(
         seldon_python,
         model_path,
         tmp_path / "seldon",
+        grpc=False,
         **{onnx_seldon_model.MODEL_SHA256_ENV: "0" * 64},
     )
     try:
