@@ -55,7 +55,7 @@ class KubernetesServingConfig(BaseModel):
 
     Credentials never go here: the cluster is reached through a kubeconfig
     context (or the pod's service account), and the storage initializer reads
-    the model through ``storage_secret`` / ``service_account``.
+    the model through ``storage_env_from`` / ``service_account``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -80,8 +80,10 @@ class KubernetesServingConfig(BaseModel):
     model_sha256_env: str = Field(
         default="MODEL_SHA256", description="Variable with the digest the wrapper must verify."
     )
-    storage_secret: str | None = Field(
-        default=None, description="Secret the storage initializer reads (Seldon envSecretRefName)."
+    storage_env_from: str | None = Field(
+        default=None,
+        description="Name of the Kubernetes Secret whose keys Seldon's storage initializer gets "
+        "as environment (envSecretRefName); the keys stay in the cluster.",
     )
     service_account: str | None = Field(
         default=None, description="Service account of the model pods (KServe storage access)."

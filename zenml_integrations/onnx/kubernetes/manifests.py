@@ -224,8 +224,8 @@ def _seldon_predictor(
         "modelUri": variant.model_uri,
         "children": [],
     }
-    if serving.storage_secret:
-        graph["envSecretRefName"] = serving.storage_secret
+    if serving.storage_env_from:
+        graph["envSecretRefName"] = serving.storage_env_from
     pod_spec: dict[str, Any] = {"containers": [_container("model", variant, serving, [], ports)]}
     if serving.service_account:
         pod_spec["serviceAccountName"] = serving.service_account
