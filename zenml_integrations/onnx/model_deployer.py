@@ -167,8 +167,15 @@ class OnnxModelDeployer(BaseModelDeployer):
         """The token a client sends to this server's admin API.
 
         Raises:
-            RuntimeError: when the server was deployed without a token file.
+            RuntimeError: when the server was deployed without a token file, or
+                runs on Kubernetes, where rollouts go through the manifests.
         """
+        if isinstance(service, KubernetesOnnxService):
+            raise RuntimeError(
+                f"service {service.uuid} runs on Kubernetes and has no admin API: roll a version "
+                "out with OnnxModelDeployer.roll_out() and step it with "
+                "canary_controller(model_name).advance()"
+            )
         settings = cast(OnnxServerService, service).config.server_settings
         token_env = settings.get("admin_token_env", "")
         if os.environ.get(token_env):
