@@ -58,7 +58,6 @@ activity = FeatureView(
     schema=[Field(name="monthly_spend", dtype=Float64), Field(name="support_calls", dtype=Int64)],
 )
 churn_model = FeatureService(name="{SERVICE}", features=[profile, activity])
-reordered = FeatureService(name="reordered", features=[activity, profile])
 profile_only = FeatureService(name="profile_only", features=[profile])
 '''
 
@@ -254,21 +253,14 @@ def _sample(metrics: str, name: str, label: str) -> float:
     return sum(values)
 
 
-@pytest.mark.parametrize(
-    ("service", "served", "reason"),
-    [
-        ("reordered", [*ACTIVITY, *PROFILE], "same features in another order"),
-        ("profile_only", PROFILE, "missing ['monthly_spend', 'support_calls']"),
-    ],
-)
 def test_given_a_service_that_does_not_match_the_model_when_starting_then_start_is_refused(
-    tmp_path: Path, project: Path, model: bytes, service: str, served: list[str], reason: str
+    tmp_path: Path, project: Path, model: bytes
 ) -> None:
     model_path = tmp_path / "champion.onnx"
     model_path.write_bytes(model)
     config = tmp_path / "server.json"
     config.write_text(
-        json.dumps({"model_name": "churn", "feature_lookup": lookup(project, service)})
+        json.dumps({"model_name": "churn", "feature_lookup": lookup(project, "profile_only")})
     )
 
     started = subprocess.run(
@@ -279,6 +271,32 @@ def test_given_a_service_that_does_not_match_the_model_when_starting_then_start_
 
     assert started.returncode != 0
     message = " ".join(started.stderr.split())
-    assert f"serves features {served} but the model expects {FEATURES}" in message
-    assert reason in message
+    assert f"serves features {PROFILE} but the model expects {FEATURES}" in message
+    assert "missing ['monthly_spend', 'support_calls']" in message
     assert "Traceback" not in started.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "entity_column", "message"),
+    [
+        (
+            {"feature_service": "nope"},
+            ENTITY,
+            "feature service 'nope' is not registered in project 'churn' (registered: "
+            "['churn_model', 'profile_only'])",
+        ),
+        ({"feature_service": SERVICE, "repo_pth": "x"}, ENTITY, "unknown feature_lookup option"),
+        ({"feature_service": SERVICE}, "id", "keyed by 'customer_id', but feature_lookup.entity"),
+    ],
+)
+def test_given_wrong_provider_options_when_built_then_the_error_names_the_fix(
+    project: Path, options: dict[str, Any], entity_column: str, message: str
+) -> None:
+    from zenml_integrations.feast.errors import FeastStoreError
+    from zenml_integrations.feast.serving import FeastOnlineFeatures
+
+    with pytest.raises(FeastStoreError) as refused:
+        FeastOnlineFeatures(
+            {"repo_path": "feature_repo", **options}, entity_column=entity_column, base_dir=project
+        )
+    assert message in str(refused.value)
