@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +25,8 @@ from zenml_integrations.onnx.kubernetes.schema import validate_manifests
 from zenml_integrations.onnx.serving.config import RolloutConfig
 
 pytestmark = pytest.mark.unit
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 V1 = ModelVariant(version="1", model_uri="s3://models/churn_model/" + "a" * 64, sha256="a" * 64)
 V2 = ModelVariant(version="2", model_uri="s3://models/churn_model/" + "b" * 64, sha256="b" * 64)
@@ -150,7 +153,8 @@ def test_given_the_same_config_when_rendered_in_two_processes_then_the_bytes_are
         "sys.stdout.write(''.join(to_yaml(render(plan(s), serving('seldon_v1'))) "
         "for s in ('canary', 'shadow')))"
     )
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, cwd=REPO_ROOT)  # fmt: skip
     here = "".join(to_yaml(render(plan(s), serving("seldon_v1"))) for s in ("canary", "shadow"))
     assert other.stdout == here
     assert yaml.safe_load_all(here)
