@@ -12,6 +12,7 @@ from zenml.utils.source_utils import get_source_root
 from zenml_integrations.mlflow.registry import CHAMPION, fetch_onnx_model, record_rollout
 from zenml_integrations.onnx.admin_client import AdminClient
 from zenml_integrations.onnx.convert import verify_artifact
+from zenml_integrations.onnx.flavor import DeployerMode
 from zenml_integrations.onnx.model_deployer import OnnxModelDeployer
 from zenml_integrations.onnx.service import OnnxServerService, OnnxServerServiceConfig
 from zenml_integrations.onnx.serving.config import FeatureLookupConfig, RolloutConfig
@@ -44,6 +45,12 @@ def deploy_model(
     registered = fetch_onnx_model(client, model_name, CHAMPION)
     verify_artifact(registered.onnx_bytes, registered.onnx_sha256, registered.input_signature)
     deployer = cast(OnnxModelDeployer, OnnxModelDeployer.get_active_model_deployer())
+    if feature_lookup is not None and deployer.config.mode is DeployerMode.KUBERNETES:
+        raise ValueError(
+            "feature_lookup needs the local ONNX server; the Kubernetes serving image takes "
+            "feature vectors only: remove feature_lookup from the deployment config or deploy "
+            "with a local-mode onnx deployer"
+        )
     model_path = Path(deployer.local_path) / "models" / f"{registered.onnx_sha256}.onnx"
     model_path.parent.mkdir(parents=True, exist_ok=True)
     if not model_path.exists():

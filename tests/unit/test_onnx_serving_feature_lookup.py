@@ -242,3 +242,16 @@ def test_given_no_lookup_configured_then_an_entity_request_is_an_unknown_input(
     answer = post(server, ids_tensor([2]))
     assert answer.status_code == 400
     assert answer.json()["error"] == "unknown input 'customer_id'; the model's input is 'input'"
+
+
+def test_given_settings_stored_as_json_by_the_deployer_then_the_daemon_rebuilds_the_lookup(
+    tmp_path: Path,
+) -> None:
+    # The deployment step stores model_dump(mode="json") in the service config,
+    # ZenML keeps it as JSON, and the daemon validates it into ServerConfig.
+    anchored = lookup_config().anchored(tmp_path)
+    stored = orjson.loads(orjson.dumps({"feature_lookup": anchored.model_dump(mode="json")}))
+    rebuilt = ServerConfig.model_validate({**stored, "model_name": "churn"})
+    assert rebuilt.feature_lookup == anchored
+    assert rebuilt.feature_lookup is not None
+    assert rebuilt.feature_lookup.base_dir == tmp_path.resolve()
