@@ -70,6 +70,13 @@ def test_given_bad_settings_when_started_then_refused_with_the_variable_named(
         OnnxSeldonModel()
 
 
+def test_given_graph_parameters_when_started_then_refused_with_the_variables_to_use(
+    model_file: Path,
+) -> None:
+    with pytest.raises(ModelStartupError, match=r"got \['model_uri'\].*set MODEL_URI"):
+        OnnxSeldonModel(model_uri="/mnt/models")
+
+
 def test_given_the_right_digest_when_started_then_metadata_reports_it(
     model_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -109,7 +109,13 @@ class OnnxSeldonModel:
     from the bytes that were verified, so a file swapped after the check is never served.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, **parameters: object) -> None:
+        if parameters:  # seldon-core passes the graph's `parameters` as keyword arguments
+            raise ModelStartupError(
+                f"this wrapper takes no graph parameters (got {sorted(parameters)}): set "
+                f"{MODEL_URI_ENV}, {MODEL_SHA256_ENV}, {INTRA_OP_THREADS_ENV}, "
+                f"{MAX_BATCH_ROWS_ENV} or {ALLOW_NAN_ENV} in the container's environment"
+            )
         self.model_path = _model_path(os.environ.get(MODEL_URI_ENV))
         self.intra_op_threads = _positive_int_env(INTRA_OP_THREADS_ENV, 1)
         self.max_batch_rows = _positive_int_env(MAX_BATCH_ROWS_ENV, 4096)
