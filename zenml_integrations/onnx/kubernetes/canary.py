@@ -152,8 +152,10 @@ class CanaryController:
     def window(self, plan: ServingPlan, role: str, variant: ModelVariant) -> WindowStats:
         """One variant's requests, errors, latency and outputs over the policy's window."""
         names = SERIES[self.family]
-        fill = {"sel": self._selector(plan, role, variant),
-                "w": max(1, round(plan.rollout.policy.window_seconds))}  # fmt: skip
+        fill = {
+            "sel": self._selector(plan, role, variant),
+            "w": max(1, round(plan.rollout.policy.window_seconds)),
+        }
         requests = self.prometheus.scalar(names.requests.format(**fill))
         if math.isnan(requests):
             requests = 0.0
@@ -196,22 +198,33 @@ class CanaryController:
         if champion.requests < policy.min_requests and challenger.requests >= policy.min_requests:
             # The champion has left traffic (blue-green, or a 100 % step): as the
             # local server does without a baseline, judge the error rate alone.
-            champion = WindowStats(policy.min_requests, 0, challenger.p99_latency,
-                                   challenger.p90_latency, math.nan, math.nan)  # fmt: skip
+            champion = WindowStats(
+                policy.min_requests,
+                0,
+                challenger.p99_latency,
+                challenger.p90_latency,
+                math.nan,
+                math.nan,
+            )
         judgement = judge(champion, challenger, policy)
         if judgement.verdict is Verdict.WAIT:
             return CanaryDecision(CanaryOutcome.WAITING, plan, judgement, champion, challenger)
         if judgement.verdict is Verdict.ROLL_BACK:
             outcome = CanaryOutcome.ROLLED_BACK
             reason = f"{plan.challenger.version}: {judgement.metric}: {judgement.reason}"
-            new_plan = ServingPlan(model_name=plan.model_name, champion=plan.champion,
-                                   rollout=plan.rollout, rolled_back_reason=reason)  # fmt: skip
+            new_plan = ServingPlan(
+                model_name=plan.model_name,
+                champion=plan.champion,
+                rollout=plan.rollout,
+                rolled_back_reason=reason,
+            )
         elif plan.rollout.strategy in (Strategy.SHADOW, Strategy.BLUE_GREEN) or (
             plan.step_index + 1 >= len(plan.rollout.steps)
         ):
             outcome = CanaryOutcome.PROMOTED
-            new_plan = ServingPlan(model_name=plan.model_name, champion=plan.challenger,
-                                   rollout=plan.rollout)  # fmt: skip
+            new_plan = ServingPlan(
+                model_name=plan.model_name, champion=plan.challenger, rollout=plan.rollout
+            )
         else:
             outcome = CanaryOutcome.ADVANCED
             new_plan = plan.model_copy(update={"step_index": plan.step_index + 1})

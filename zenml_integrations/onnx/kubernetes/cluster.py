@@ -79,8 +79,9 @@ class ServingCluster:
         self._api = k8s.CustomObjectsApi(api_client)
 
     # ---- generic calls -------------------------------------------------------------------
-    def _call(self, action: str, kind: str, name: str, method: str, *args: Any, **kwargs: Any) -> \
-            Any:  # fmt: skip
+    def _call(
+        self, action: str, kind: str, name: str, method: str, *args: Any, **kwargs: Any
+    ) -> Any:
         where = RESOURCES[kind]
         try:
             return getattr(self._api, method)(

@@ -18,9 +18,19 @@ from zenml_integrations.onnx.errors import OnnxError
 from zenml_integrations.onnx.kubernetes.config import DNS1123_LABEL, QUANTITY
 
 KSERVE_PREDICTOR_FIELDS = frozenset(
-    {"minReplicas", "maxReplicas", "canaryTrafficPercent", "labels", "annotations", "scaleTarget",
-     "scaleMetric", "containerConcurrency", "timeout", "deploymentStrategy"}
-)  # fmt: skip
+    {
+        "minReplicas",
+        "maxReplicas",
+        "canaryTrafficPercent",
+        "labels",
+        "annotations",
+        "scaleTarget",
+        "scaleMetric",
+        "containerConcurrency",
+        "timeout",
+        "deploymentStrategy",
+    }
+)
 
 
 class ManifestInvalid(OnnxError):
@@ -271,9 +281,13 @@ def _path(location: tuple[int | str, ...] | list[int | str]) -> str:
 
 
 def _core_check(
-    what: str, metadata_at: str, metadata: dict[str, Any], spec_at: str,
-    pod_spec: dict[str, Any] | None, kubernetes_version: str,
-) -> None:  # fmt: skip
+    what: str,
+    metadata_at: str,
+    metadata: dict[str, Any],
+    spec_at: str,
+    pod_spec: dict[str, Any] | None,
+    kubernetes_version: str,
+) -> None:
     """Check object metadata (and a pod spec) by validating the Pod they would make.
 
     ``metadata_at`` and ``spec_at`` say where the two parts sit in the custom
@@ -320,8 +334,14 @@ def validate_manifest(resource: dict[str, Any], kubernetes_version: str = "1.30"
             for c, component in enumerate(predictor.get("componentSpecs", [])):
                 at = f"spec.predictors[{p}].componentSpecs[{c}]"
                 meta = {"name": "x", **(component.get("metadata") or {})}
-                _core_check(what, f"{at}.metadata", meta, f"{at}.spec", component["spec"],
-                            kubernetes_version)  # fmt: skip
+                _core_check(
+                    what,
+                    f"{at}.metadata",
+                    meta,
+                    f"{at}.spec",
+                    component["spec"],
+                    kubernetes_version,
+                )
     elif key[1] == "InferenceService":
         predictor = spec["predictor"]
         own = {k: v for k, v in predictor.items() if k in KSERVE_PREDICTOR_FIELDS}
@@ -333,8 +353,9 @@ def validate_manifest(resource: dict[str, Any], kubernetes_version: str = "1.30"
                 f"{what}: spec.predictor.{_path(first['loc'])}: {first['msg']}"
             ) from None
         pod_spec = {k: v for k, v in predictor.items() if k not in KSERVE_PREDICTOR_FIELDS}
-        _core_check(what, "spec.predictor", {"name": "x"}, "spec.predictor", pod_spec,
-                    kubernetes_version)  # fmt: skip
+        _core_check(
+            what, "spec.predictor", {"name": "x"}, "spec.predictor", pod_spec, kubernetes_version
+        )
 
 
 def validate_manifests(resources: list[dict[str, Any]], kubernetes_version: str = "1.30") -> None:
