@@ -42,13 +42,15 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SERVING_DIR = REPO_ROOT / "template" / "serving"
 WRAPPER = Path(onnx_seldon_model.__file__)
+# Absolute for probabilities; relative too for regression outputs near 100, where one float32
+# step is 7.6e-6 and the two onnxruntime versions sum a forest's trees in a different order.
 TOLERANCE = 1e-6
 # (problem type, model family): tree ensemble classifier (onnxruntime 1.26.0 got it wrong),
 # linear classifier, tree ensemble regressor.
 CASES = [
     ("binary_classification", "random_forest"),
     ("binary_classification", "linear"),
-    ("regression", "gradient_boosting"),
+    ("regression", "random_forest"),
 ]
 
 
@@ -272,7 +274,7 @@ def assert_same_predictions(seldon: dict[str, np.ndarray], local: dict[str, np.n
             # read back as float64 is not the float64 the wrapper's tolist() writes.
             np.testing.assert_allclose(
                 seldon[name].astype(np.float32), expected.astype(np.float32),
-                rtol=0, atol=TOLERANCE, err_msg=name,
+                rtol=TOLERANCE, atol=TOLERANCE, err_msg=name,
             )  # fmt: skip
 
 
