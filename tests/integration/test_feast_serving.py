@@ -300,3 +300,11 @@ def test_given_wrong_provider_options_when_built_then_the_error_names_the_fix(
             {"repo_path": "feature_repo", **options}, entity_column=entity_column, base_dir=project
         )
     assert message in str(refused.value)
+
+
+def test_given_inline_settings_without_a_base_dir_then_the_provider_refuses_to_guess() -> None:
+    from zenml_integrations.feast.errors import FeastStoreError
+    from zenml_integrations.feast.serving import FeastOnlineFeatures
+
+    with pytest.raises(FeastStoreError, match="inline feast_store settings in feature_lookup need"):
+        FeastOnlineFeatures({"feature_service": SERVICE, "project": "churn"}, entity_column=ENTITY)

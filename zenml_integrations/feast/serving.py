@@ -76,6 +76,12 @@ class FeastOnlineFeatures:
             )
         if base_dir is not None:
             settings.setdefault("base_dir", str(base_dir))
+        if settings.get("repo_path") is None and settings.get("base_dir") is None:
+            # A standalone store would otherwise fall back to a fresh, empty folder.
+            raise FeastStoreError(
+                "inline feast_store settings in feature_lookup need a base_dir (in options or "
+                "feature_lookup.base_dir) where the registry and online store files live"
+            )
         store = FeastFeatureStore.standalone(FeastFeatureStoreConfig(**settings))
         feast = store.feature_store
         services = {service.name: service for service in feast.list_feature_services()}
