@@ -23,7 +23,7 @@ from zenml_integrations.feast.flavor import FeastFeatureStoreConfig
 from zenml_integrations.feast.store import FeastFeatureStore, clear_feature_store_cache
 from zenml_integrations.onnx.convert import convert_to_onnx
 
-from tests.integration.helpers import REPO_ROOT
+from tests.integration.helpers import REPO_ROOT, mlops_kit, run_python
 from tests.integration.onnx.conftest import RunningServer, start_server, stop_server
 
 pytest.importorskip("feast")
@@ -308,3 +308,66 @@ def test_given_inline_settings_without_a_base_dir_then_the_provider_refuses_to_g
 
     with pytest.raises(FeastStoreError, match="inline feast_store settings in feature_lookup need"):
         FeastOnlineFeatures({"feature_service": SERVICE, "project": "churn"}, entity_column=ENTITY)
+
+
+DEPLOY_WITH_LOOKUP = """
+import hashlib, json, os, sys
+from pathlib import Path
+
+import httpx
+from zenml.client import Client
+from zenml_integrations.onnx.service import OnnxServerService, OnnxServerServiceConfig
+from zenml_integrations.onnx.serving.config import FeatureLookupConfig
+
+model_path, project, lookup_json, customer = Path(sys.argv[1]), Path(sys.argv[2]), *sys.argv[3:]
+# What the deployment step does: anchor relative paths at the project root.
+lookup = FeatureLookupConfig.model_validate_json(lookup_json).anchored(project)
+deployer = Client().active_stack.model_deployer
+config = OnnxServerServiceConfig(
+    model_name="churn", model_version="1", model_path=str(model_path),
+    model_sha256=hashlib.sha256(model_path.read_bytes()).hexdigest(),
+    server_settings={"feature_lookup": lookup.model_dump(mode="json")},
+    pipeline_name="test", pipeline_step_name="deploy",
+)
+service = deployer.deploy_model(config, service_type=OnnxServerService.SERVICE_TYPE, timeout=300)
+try:
+    request = {"inputs": [{"name": "customer_id", "shape": [1], "datatype": "INT64",
+                           "data": [int(customer)]}]}
+    answer = httpx.post(service.prediction_url, json=request, timeout=30)
+    cwd = os.readlink(f"/proc/{service.status.pid}/cwd")
+    print(json.dumps({"status": answer.status_code, "body": answer.json(), "daemon_cwd": cwd}))
+finally:
+    deployer.delete_model_server(service.uuid)
+"""
+
+
+@pytest.mark.slow
+def test_given_the_onnx_deployer_when_deployed_with_a_relative_repo_path_then_the_daemon_serves_ids(
+    tmp_path: Path, project: Path, model: bytes, training_frame: pd.DataFrame
+) -> None:
+    mlops_kit("stack", "apply", "stacks/local.yaml")
+    model_path = tmp_path / "champion.onnx"
+    model_path.write_bytes(model)
+    script = tmp_path / "deploy_with_lookup.py"
+    script.write_text(DEPLOY_WITH_LOOKUP)
+    relative = {key: value for key, value in lookup(project).items() if key != "base_dir"}
+    customer = int(training_frame[ENTITY].iloc[0])
+
+    completed = run_python(
+        str(script), str(model_path), str(project), json.dumps(relative), str(customer)
+    )
+    answer = json.loads(completed.stdout.strip().splitlines()[-1])
+
+    assert answer["status"] == 200, answer
+    assert answer["body"]["model_version"] == "1"
+    from zenml_integrations.onnx.serving.model import OnnxModel
+
+    vector = training_frame[FEATURES].iloc[[0]].to_numpy(np.float32)
+    expected = OnnxModel("churn", "1", model).predict(vector)
+    served = {output["name"]: output["data"] for output in answer["body"]["outputs"]}
+    np.testing.assert_array_equal(
+        np.asarray(served["probabilities"], np.float32), expected[-1].ravel()
+    )
+    assert not Path(answer["daemon_cwd"]).resolve().is_relative_to(project.resolve()), (
+        "the daemon must not run from the project, or a relative repo_path would pass by luck"
+    )
