@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tests.fixtures.fake_kubernetes_api import fake_kubernetes_api
+from tests.fixtures.fake_prometheus import Samples, fake_prometheus
 from tests.fixtures.onnx_models import logistic_model
 from tests.integration.helpers import REPO_ROOT, mlops_kit, run_python
 
@@ -23,7 +24,16 @@ SELDON = "/apis/machinelearning.seldon.io/v1/namespaces/models/seldondeployments
 WEIGHTS = [0.3, -0.2, 0.1, 0.0, 0.5, -0.4, 0.2, 0.1]
 
 
-def recipe(tmp_path: Path) -> Path:
+def healthy(query: str) -> Samples:
+    """Both predictors: 1000 requests, 5 errors, 2 ms p90, 4 ms p99 over the window."""
+    if "histogram_quantile(0.99" in query:
+        return [({}, 0.004)]
+    if "histogram_quantile(0.9," in query:
+        return [({}, 0.002)]
+    return [({}, 5.0 if "code!~" in query else 1000.0)]
+
+
+def recipe(tmp_path: Path, prometheus_url: str) -> Path:
     stack = {
         "name": "k8s_serving",
         "description": "local pipelines, ONNX serving on a cluster",
@@ -41,6 +51,7 @@ def recipe(tmp_path: Path) -> Path:
                         "image": "registry.example/onnx-seldon:1",
                         "kubernetes_context": "fake",
                         "model_store": str(tmp_path / "model-store"),
+                        "prometheus_url": prometheus_url,
                     },
                 },
             },
@@ -57,9 +68,10 @@ def test_given_kubernetes_mode_when_deployed_rolled_out_stopped_and_deleted_then
     champion, challenger = tmp_path / "champion.onnx", tmp_path / "challenger.onnx"
     champion.write_bytes(logistic_model(WEIGHTS))
     challenger.write_bytes(logistic_model([-weight for weight in WEIGHTS]))
-    with fake_kubernetes_api() as api:
+    with fake_kubernetes_api() as api, fake_prometheus() as prometheus:
+        prometheus.answer = healthy
         monkeypatch.setenv("KUBECONFIG", str(api.kubeconfig(tmp_path / "kubeconfig")))
-        output = mlops_kit("stack", "apply", str(recipe(tmp_path)))
+        output = mlops_kit("stack", "apply", str(recipe(tmp_path, prometheus.url)))
         assert "model_deployer 'onnx_cluster_deployer' (flavor onnx, create)" in output
         completed = run_python(
             str(REPO_ROOT / "tests" / "fixtures" / "kubernetes_deployer_actions.py"),
@@ -72,13 +84,16 @@ def test_given_kubernetes_mode_when_deployed_rolled_out_stopped_and_deleted_then
     assert seen["running"] is True
     assert seen["found_state"] == "active"
     assert seen["challenger_percent"] == 5
+    assert seen["advance_exit"] == 0
+    assert seen["advance"]["outcome"] == "advanced"
+    assert seen["advance"]["measured"]["challenger"]["requests"] == 1000
     info = seen["info"]
     assert (info["TARGET"], info["NAMESPACE"], info["MODEL_VERSION"]) == (
         "seldon_v1",
         "models",
         "1",
     )
-    assert (info["CHALLENGER_VERSION"], info["CHALLENGER_PERCENT"]) == ("2", "5")
+    assert (info["CHALLENGER_VERSION"], info["CHALLENGER_PERCENT"]) == ("2", "25")
     assert info["PREDICTION_URL"].startswith("http://churn-model-champion.models.svc:8000/")
     assert seen["stopped_state"] == "inactive"
     assert seen["started_state"] == "active"
@@ -87,7 +102,7 @@ def test_given_kubernetes_mode_when_deployed_rolled_out_stopped_and_deleted_then
 
     verbs = [verb for verb, path in calls if path.startswith(SELDON)]
     assert verbs.count("POST") == 1, "created once, then replaced"
-    assert verbs.count("PUT") == 3, "roll-out, stop (0 replicas), start"
+    assert verbs.count("PUT") == 4, "roll-out, canary step, stop (0 replicas), start"
     assert ("DELETE", f"{SELDON}/churn-model") in calls
     for path in (champion, challenger):
         sha = hashlib.sha256(path.read_bytes()).hexdigest()
