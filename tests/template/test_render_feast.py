@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 import yaml
+from pydantic import TypeAdapter
 from zenml_integrations.feast.flavor import FeastFeatureStoreConfig
 from zenml_integrations.feast.store import FeastFeatureStore, clear_feature_store_cache
 from zenml_integrations.onnx.serving.config import FeatureLookupConfig
 from zenml_integrations.stack_recipes import load_recipe
 from zenml_integrations.training.sample_data import generate_sample
 
+from pipelines.features import materialize_pipeline
 from steps.features import TrainingFeatures
 from tests.conftest import REPO_ROOT
 from tests.template.test_render import render
@@ -86,8 +90,20 @@ def test_given_feast_and_the_sample_when_rendered_then_repo_applies_with_the_sam
 
     rendered = {str(path.relative_to(project)) for path in project.rglob("*") if path.is_file()}
     assert rendered >= FEAST_FILES
-    training = TrainingFeatures.model_validate(parameters(project, "training")["features"])
-    assert training == TrainingFeatures(source="feast", feature_service="churn_model")
+    training = parameters(project, "training")
+    assert TrainingFeatures.model_validate(training["features"]) == TrainingFeatures(
+        source="feast", feature_service="churn_model"
+    )
+    # What `run.py features` passes the materialize pipeline: configs/features.yaml + the
+    # training table's source and schema.
+    published = {
+        **parameters(project, "features"),
+        **{k: training[k] for k in ("source", "schema")},
+    }
+    hints = typing.get_type_hints(materialize_pipeline.entrypoint)
+    assert set(published) <= set(inspect.signature(materialize_pipeline.entrypoint).parameters)
+    for name, value in published.items():
+        TypeAdapter(hints[name]).validate_python(value)
     lookup = FeatureLookupConfig.model_validate(parameters(project, "deployment")["feature_lookup"])
     assert lookup.entity_column == "customer_id"
     assert lookup.options == {"feature_service": "churn_model", "repo_path": "feature_repo"}
