@@ -34,10 +34,13 @@ demo: setup ## Scaffold $(DEMO_DIR) with default answers and run its training pi
 	@echo "Runs:       make -C $(DEMO_DIR) runs UV=$(UV)"
 	@echo "Stores:     $(abspath $(DEMO_DIR))/.zenml (ZenML, MLflow and artifacts: SQLite and files)"
 
-tools: ## promtool and a Pushgateway for the monitoring tests (Debian packages)
+tools: ## promtool, a Pushgateway and chromium (dashboard browser test) from Debian
 	command -v promtool >/dev/null && command -v prometheus-pushgateway >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		--no-install-recommends prometheus prometheus-pushgateway)
+	test -x /usr/bin/chromium || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends chromium fonts-liberation)
 
 test: setup tools ## The whole suite: unit, integration, template and end-to-end tests
 	$(UV) run pytest
