@@ -23,6 +23,8 @@ pytestmark = pytest.mark.integration
 
 SELDON = "/apis/machinelearning.seldon.io/v1/namespaces/models/seldondeployments"
 SELDON_V2 = "/apis/mlops.seldon.io/v1alpha1/namespaces/models"
+KSERVE = "/apis/serving.kserve.io/v1beta1/namespaces/models/inferenceservices"
+CONFIG_MAPS = "/api/v1/namespaces/models/configmaps"
 V1 = ModelVariant(version="1", model_uri="s3://models/churn_model/" + "a" * 64, sha256="a" * 64)
 V2 = ModelVariant(version="2", model_uri="s3://models/churn_model/" + "b" * 64, sha256="b" * 64)
 
@@ -100,7 +102,11 @@ def test_given_a_deployment_when_stopped_started_and_deleted_then_replicas_and_s
 
     api.requests.clear()
     cluster.delete("churn_model")
-    assert api.calls() == [("GET", SELDON), ("DELETE", f"{SELDON}/churn-model")]
+    assert api.calls() == [
+        ("GET", SELDON),
+        ("DELETE", f"{SELDON}/churn-model"),
+        ("DELETE", f"{CONFIG_MAPS}/churn-model-rollout-plan"),  # a plan kept by a stop, if any
+    ]
     assert cluster.status("churn_model")[0] is ServiceState.INACTIVE
     cluster.delete("churn_model")  # deleting what is gone is not an error
 
@@ -182,3 +188,35 @@ def test_given_a_plan_the_target_refuses_when_applied_then_nothing_is_sent(
     with pytest.raises(ManifestError, match="no traffic mirroring"):
         cluster.apply(shadow)
     assert api.requests == []
+
+
+def test_given_kserve_when_stopped_and_started_then_the_plan_served_before_comes_back(
+    api: FakeKubernetesApi,
+) -> None:
+    cluster = cluster_for(api, "kserve")
+    promoted = ServingPlan(model_name="churn_model", champion=V2)
+    cluster.apply(promoted)
+
+    api.requests.clear()
+    cluster.stop(promoted)
+    assert ("POST", "/api/v1/namespaces/models/configmaps") in api.calls()
+    assert ("DELETE", f"{KSERVE}/churn-model") in api.calls()
+    assert cluster.status("churn_model")[0] is ServiceState.INACTIVE
+    assert cluster.live_plan("churn_model") == promoted
+
+    cluster.stop(promoted)  # stopping again replaces the kept plan
+    assert api.calls()[-3:-1] == [
+        ("GET", f"{CONFIG_MAPS}/churn-model-rollout-plan"),
+        ("PUT", f"{CONFIG_MAPS}/churn-model-rollout-plan"),
+    ]
+    plan = cluster.live_plan("churn_model")
+    assert plan is not None
+    cluster.apply(plan)
+    predictor = api.objects[("serving.kserve.io", "v1beta1", "models", "inferenceservices",
+                             "churn-model")]["spec"]["predictor"]  # fmt: skip
+    assert {"name": "MODEL_SHA256", "value": V2.sha256} in predictor["containers"][0]["env"]
+
+    cluster.delete("churn_model")
+    assert ("DELETE", f"{CONFIG_MAPS}/churn-model-rollout-plan") in api.calls()
+    assert api.objects == {}
+    assert cluster.live_plan("churn_model") is None

@@ -77,6 +77,7 @@ class ServingCluster:
     def __init__(self, serving: KubernetesServingConfig, api_client: k8s.ApiClient) -> None:
         self.serving = serving
         self._api = k8s.CustomObjectsApi(api_client)
+        self._core = k8s.CoreV1Api(api_client)
 
     # ---- generic calls -------------------------------------------------------------------
     def _call(
@@ -162,24 +163,65 @@ class ServingCluster:
         return applied
 
     def live_plan(self, model_name: str) -> ServingPlan | None:
-        """The plan the live resources were rendered from (the rollout's state)."""
+        """The plan the live resources were rendered from (the rollout's state).
+
+        While a KServe or Seldon v2 model is stopped its resources are gone;
+        the plan kept at stop time is returned then, so a start serves what
+        was served before (promotions included).
+        """
         kind = PLAN_KIND[self.serving.target]
         live = self.get(kind, resource_name(model_name))
-        return read_plan(live) if live is not None else None
+        if live is not None:
+            return read_plan(live)
+        kept = self._config_maps("read", model_name)
+        return ServingPlan.model_validate_json(kept.data["plan"]) if kept is not None else None
 
     def stop(self, plan: ServingPlan) -> None:
-        """Seldon v1 scales every predictor to 0; other targets delete their resources."""
+        """Seldon v1 scales every predictor to 0; other targets keep the plan and delete."""
         if self.serving.target is ServingTarget.SELDON_V1:
             self.apply(plan, replicas=0)
+            return
+        body = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": _kept_plan_name(plan.model_name), "labels": _labels(plan)},
+            "data": {"plan": plan.model_dump_json()},
+        }
+        if self._config_maps("read", plan.model_name) is None:
+            self._config_maps("create", plan.model_name, body)
         else:
-            self.delete(plan.model_name)
+            self._config_maps("replace", plan.model_name, body)
+        self._delete_resources(plan.model_name)
 
     def delete(self, model_name: str) -> None:
-        """Delete every resource of the model (Experiments first)."""
+        """Delete every resource of the model, and a plan kept by ``stop``."""
+        self._delete_resources(model_name)
+        self._config_maps("delete", model_name)
+
+    def _delete_resources(self, model_name: str) -> None:
         for kind, name in sorted(
             self._managed(model_name), key=lambda item: item[0] != "Experiment"
         ):
             self.delete_resource(kind, name)
+
+    def _config_maps(self, action: str, model_name: str, body: dict[str, Any] | None = None) -> Any:
+        """Read, create, replace or delete the ConfigMap that keeps a stopped model's plan."""
+        name, namespace = _kept_plan_name(model_name), self.serving.namespace
+        arguments = {
+            "read": (name, namespace),
+            "create": (namespace, body),
+            "replace": (name, namespace, body),
+            "delete": (name, namespace),
+        }[action]
+        try:
+            return getattr(self._core, f"{action}_namespaced_config_map")(*arguments)
+        except ApiException as error:
+            if error.status == 404 and action in ("read", "delete"):
+                return None
+            raise ClusterError(
+                f"{action} ConfigMap {namespace}/{name} failed: HTTP {error.status} "
+                f"{error.reason}: {(error.body or '').strip()[:500]}"
+            ) from error
 
     def status(self, model_name: str) -> tuple[ServiceState, str]:
         """ZenML's view of the model's resources: state and a one-line reason."""
@@ -255,3 +297,14 @@ def _conditions_state(resources: list[dict[str, Any]]) -> tuple[ServiceState, st
     if waiting:
         return ServiceState.PENDING_STARTUP, "; ".join(waiting)
     return ServiceState.ACTIVE, "ready"
+
+
+def _kept_plan_name(model_name: str) -> str:
+    return resource_name(model_name, "rollout-plan")
+
+
+def _labels(plan: ServingPlan) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": resource_name(plan.model_name),
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+    }
