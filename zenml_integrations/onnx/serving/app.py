@@ -102,6 +102,7 @@ class OnnxServer:
             config.admin_token_file
         )
         self._policy_task: asyncio.Task[None] | None = None
+        self._infer_path = f"/v2/models/{config.model_name}/infer"
         self._publish_state()
 
     # ---- ASGI entry point -------------------------------------------------
@@ -125,6 +126,9 @@ class OnnxServer:
 
     async def _dispatch(self, scope: Scope, receive: Receive) -> tuple[int, list[Any], bytes]:
         method: str = scope["method"]
+        if method == "POST" and scope["path"] == self._infer_path:  # the hot path, unrouted
+            body = await _read_body(scope, receive, self.config.max_body_bytes)
+            return self._infer(body, None)
         parts = [part for part in scope["path"].split("/") if part]
         if parts[:1] == ["v2"]:
             return await self._v2(method, parts[1:], scope, receive)
@@ -326,8 +330,15 @@ class OnnxServer:
             # At 100 % or after a blue-green switch the champion gets no traffic:
             # compare with its last full window instead.
             champion = self.baseline
+        elif (longer := self._champion_over_horizon(now)).requests >= policy.min_requests:
+            # A slow challenger also slows the clients that would reach the
+            # champion: measure the champion over the longer horizon it keeps.
+            champion = self.baseline = longer
+        elif state.challenger_share < 1.0:
+            return  # the champion still gets traffic: wait until it has been measured
         else:
-            # Never measured: judge the challenger on its error rate alone.
+            # Never measured and no traffic left to measure it: judge the
+            # challenger on its error rate alone.
             champion = WindowStats(
                 policy.min_requests, 0, challenger.p99_latency, challenger.p90_latency,
                 math.nan, math.nan,
@@ -347,6 +358,10 @@ class OnnxServer:
                 self.metrics.promotions.labels(self.config.model_name, advanced.champion).inc()
                 logger.info("promoted %s to champion", advanced.champion)
             self._publish_state()
+
+    def _champion_over_horizon(self, now: float) -> WindowStats:
+        window = self.windows[self.router.state.champion]
+        return window.stats(now, window.horizon_seconds)
 
     def describe(self) -> dict[str, Any]:
         """Rollout state, loaded versions and recorded rollbacks."""
@@ -577,8 +592,10 @@ def _output_summary(outputs: list[np.ndarray]) -> float:
     if not last.ndim:
         return float(last)
     values = last.reshape(last.shape[0], -1)[:, -1]
-    rows = int(values.shape[0]) or 1
-    return float(np.add.reduce(values, dtype=np.float64)) / rows
+    rows = int(values.shape[0])
+    if rows == 1:  # most requests: skip a reduction's fixed cost
+        return float(values[0])
+    return float(np.add.reduce(values, dtype=np.float64)) / (rows or 1)
 
 
 def _json(payload: Any) -> bytes:

@@ -98,6 +98,10 @@ class OnnxModel:
             )
         self.outputs = tuple(_spec(output) for output in self._session.get_outputs())
         self._output_names = [output.name for output in self.outputs]
+        # The public ``run`` re-validates feed names and graph-capture options on
+        # every call; the request was already checked against the input spec, so
+        # call the compiled session directly (fall back if a release renames it).
+        self._run = getattr(self._session, "_sess", self._session).run
         metadata = self._session.get_modelmeta().custom_metadata_map
         names = json.loads(metadata.get("feature_names", "[]"))
         self.feature_names: tuple[str, ...] = tuple(names) or tuple(
@@ -133,7 +137,7 @@ class OnnxModel:
 
     def predict(self, batch: np.ndarray) -> list[np.ndarray]:
         """Run the model; ``batch`` must already match the input spec."""
-        return self._session.run(self._output_names, {self.input.name: batch})  # type: ignore[no-any-return]
+        return self._run(self._output_names, {self.input.name: batch}, None)  # type: ignore[no-any-return]
 
     def metadata(self) -> dict[str, Any]:
         """OIP model metadata (``GET /v2/models/{name}[/versions/{v}]``)."""

@@ -12,6 +12,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import takewhile
 
 import numpy as np
 from zenml_integrations.onnx.serving.config import RollbackPolicy
@@ -58,11 +59,9 @@ class VersionWindow:
         self._samples.clear()
 
     def stats(self, now: float, window_seconds: float) -> WindowStats:
-        """Drop samples older than the window and summarize the rest."""
+        """Summarize the last ``window_seconds``; older samples stay for longer looks."""
         cutoff = now - window_seconds
-        samples = self._samples
-        while samples and samples[0][0] < cutoff:
-            samples.popleft()
+        samples = list(takewhile(lambda sample: sample[0] >= cutoff, reversed(self._samples)))
         if not samples:
             return WindowStats(0, 0, 0.0, 0.0, math.nan, math.nan)
         latencies = np.fromiter((sample[1] for sample in samples), dtype=np.float64)
