@@ -93,6 +93,7 @@ def server_status_command(model_name: str) -> None:
     """Print who serves MODEL_NAME, the rollout in flight, and past rollbacks."""
     handle = _server(model_name)
     state = _admin(handle.admin().state)
+    click.echo(f"server: {handle.service.uuid}")
     click.echo(f"endpoint: {handle.base_url}/v2/models/{model_name}/infer")
     click.echo(f"admin token file: {handle.token_file or 'none'}")
     click.echo(f"champion: v{state['champion']}")

@@ -47,11 +47,15 @@ def list_versions(client: MlflowClient, model_name: str) -> list[VersionSummary]
         raise RegistryError(
             f"no registered versions of {model_name!r}: run the training pipeline (`make train`)"
         )
+    # Versions from a search carry no aliases with every store: ask the model.
+    aliases = client.get_registered_model(model_name).aliases
     return [
         VersionSummary(
             version=str(version.version),
             semver=version.tags.get(SEMVER_TAG, ""),
-            aliases=tuple(sorted(version.aliases or ())),
+            aliases=tuple(
+                sorted(alias for alias, of in aliases.items() if str(of) == str(version.version))
+            ),
             quality_gate=version.tags.get("quality_gate", ""),
             rollout_outcome=version.tags.get("rollout_outcome", ""),
         )

@@ -57,6 +57,7 @@ def find_server(model_name: str) -> ServerHandle:
             for the model, or the server is not running.
     """
     from zenml_integrations.onnx.model_deployer import OnnxModelDeployer
+    from zenml_integrations.onnx.service import OnnxServerService
 
     try:
         deployer = cast(OnnxModelDeployer, OnnxModelDeployer.get_active_model_deployer())
@@ -70,7 +71,12 @@ def find_server(model_name: str) -> ServerHandle:
         raise ServerNotFound(
             f"no server for model {model_name!r} in the active stack: run `make deploy` first"
         )
-    service = cast("OnnxServerService", services[0])
+    service = services[0]
+    if not isinstance(service, OnnxServerService):
+        raise ServerNotFound(
+            f"the server for {model_name!r} is a {type(service).__name__}, not a local daemon: "
+            "these commands operate local servers; use the cluster's tools for the others"
+        )
     service.update_status()
     if not service.is_running or not service.endpoint.status.uri:
         raise ServerNotFound(
