@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -9,10 +10,16 @@ from mlflow import MlflowClient
 from zenml import log_metadata, step
 from zenml.logger import get_logger
 from zenml.utils.source_utils import get_source_root
-from zenml_integrations.mlflow.registry import CHAMPION, fetch_onnx_model, record_rollout
+from zenml_integrations.mlflow.registry import (
+    CHAMPION,
+    RegisteredModelFile,
+    fetch_onnx_model,
+    record_rollout,
+)
 from zenml_integrations.onnx.admin_client import AdminClient
 from zenml_integrations.onnx.convert import verify_artifact
 from zenml_integrations.onnx.flavor import DeployerMode
+from zenml_integrations.onnx.kubernetes.service import KubernetesOnnxService
 from zenml_integrations.onnx.model_deployer import OnnxModelDeployer
 from zenml_integrations.onnx.service import OnnxServerService, OnnxServerServiceConfig
 from zenml_integrations.onnx.serving.config import FeatureLookupConfig, RolloutConfig
@@ -83,29 +90,22 @@ def deploy_model(
                 service.uuid, service.uuid,
             )  # fmt: skip
         deployer.ensure_running(service)
-        admin = AdminClient(service.endpoint.status.uri or "", deployer.admin_token(service))
-        state = admin.state()
-        if state["champion"] == registered.version:
-            outcome = "already_serving"
-        elif registered.version in _rolled_back(state):
-            outcome = "rolled_back"
-        else:
-            admin.deploy(
-                registered.version,
-                str(model_path),
-                registered.onnx_sha256,
-                rollout.model_dump(mode="json"),
+        if isinstance(service, KubernetesOnnxService):
+            outcome, serving_version, reason = _roll_out_on_kubernetes(
+                deployer, service, registered, model_path, rollout, wait_seconds
             )
-            outcome = admin.wait_for_outcome(registered.version, wait_seconds)
-            state = admin.state()
+        else:
+            outcome, serving_version, reason = _roll_out_locally(
+                deployer, service, registered, model_path, rollout, wait_seconds
+            )
         if outcome in ("promoted", "rolled_back"):
             record_rollout(
                 client,
                 model_name=model_name,
                 version=registered.version,
                 outcome=outcome,
-                serving_version=state["champion"],
-                reason=_rolled_back(state).get(registered.version, ""),
+                serving_version=serving_version,
+                reason=reason,
             )
     deployment = {
         "model_name": model_name,
@@ -117,6 +117,70 @@ def deploy_model(
     }
     log_metadata({"deployment": deployment})
     return deployment
+
+
+def _roll_out_locally(
+    deployer: OnnxModelDeployer,
+    service: OnnxServerService,
+    registered: RegisteredModelFile,
+    model_path: Path,
+    rollout: RolloutConfig,
+    wait_seconds: float,
+) -> tuple[str, str, str]:
+    """Hand the version to the server's admin API; its own policy decides."""
+    admin = AdminClient(service.endpoint.status.uri or "", deployer.admin_token(service))
+    state = admin.state()
+    if state["champion"] == registered.version:
+        return "already_serving", registered.version, ""
+    if registered.version in _rolled_back(state):
+        return "rolled_back", state["champion"], _rolled_back(state)[registered.version]
+    admin.deploy(
+        registered.version, str(model_path), registered.onnx_sha256,
+        rollout.model_dump(mode="json"),
+    )  # fmt: skip
+    outcome = admin.wait_for_outcome(registered.version, wait_seconds)
+    state = admin.state()
+    return outcome, state["champion"], _rolled_back(state).get(registered.version, "")
+
+
+def _roll_out_on_kubernetes(
+    deployer: OnnxModelDeployer,
+    service: KubernetesOnnxService,
+    registered: RegisteredModelFile,
+    model_path: Path,
+    rollout: RolloutConfig,
+    wait_seconds: float,
+) -> tuple[str, str, str]:
+    """Apply the rollout's first step to the cluster; step it from Prometheus while waiting.
+
+    Without waiting, the canary controller's cron entry point
+    (``python -m zenml_integrations.onnx.kubernetes MODEL``) takes the next steps.
+    """
+    plan = service.current_plan()
+    if plan.champion.version == registered.version:
+        return "already_serving", registered.version, ""
+    rolled_back = plan.rolled_back_reason or ""
+    if plan.challenger is None and rolled_back.startswith(f"{registered.version}:"):
+        return "rolled_back", plan.champion.version, rolled_back
+    if plan.challenger is None or plan.challenger.version != registered.version:
+        plan = deployer.roll_out(
+            service, registered.version, str(model_path), registered.onnx_sha256, rollout
+        )
+    if wait_seconds <= 0:
+        return "in_progress", plan.champion.version, ""
+    from zenml_integrations.onnx.kubernetes.canary import CanaryOutcome  # the kubernetes extra
+
+    controller = deployer.canary_controller(registered.name)
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        time.sleep(min(plan.rollout.policy.window_seconds, max(deadline - time.monotonic(), 0)))
+        decision = controller.advance()
+        if decision.outcome is CanaryOutcome.PROMOTED:
+            return "promoted", registered.version, ""
+        if decision.outcome is CanaryOutcome.ROLLED_BACK:
+            after = decision.plan
+            return "rolled_back", after.champion.version, after.rolled_back_reason or ""
+    return "in_progress", plan.champion.version, ""
 
 
 def _rolled_back(state: dict[str, Any]) -> dict[str, str]:

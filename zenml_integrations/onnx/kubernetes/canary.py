@@ -195,9 +195,14 @@ class CanaryController:
         role = "shadow" if plan.rollout.strategy is Strategy.SHADOW else "canary"
         challenger = self.window(plan, role, plan.challenger)
         champion = self.window(plan, "champion", plan.champion)
-        if champion.requests < policy.min_requests and challenger.requests >= policy.min_requests:
+        if (
+            plan.challenger_percent >= 100
+            and champion.requests < policy.min_requests
+            and challenger.requests >= policy.min_requests
+        ):
             # The champion has left traffic (blue-green, or a 100 % step): as the
             # local server does without a baseline, judge the error rate alone.
+            # While the champion still has a share, a thin window only means wait.
             champion = WindowStats(
                 policy.min_requests,
                 0,
