@@ -9,6 +9,7 @@ from zenml import log_metadata, step
 from zenml.client import Client
 from zenml.types import HTMLString
 from zenml_integrations.evidently.gate import DriftVerdict
+from zenml_integrations.evidently.summary import with_verdict
 from zenml_integrations.evidently.validator import ColumnRoles, EvidentlyDriftGate
 
 
@@ -59,4 +60,5 @@ def drift_gate(
             }
         }
     )
-    return verdict, HTMLString(validator.report_html(reference, current, roles))
+    report = validator.report_html(reference, current, roles)
+    return verdict, HTMLString(with_verdict(report, verdict))

@@ -68,6 +68,13 @@ def test_given_a_finished_run_when_the_dashboard_opens_then_it_shows_the_run_and
         report_html = preview.get_attribute("srcdoc") or ""
         assert "Share of Drifted Columns" in report_html, report_html[:500]
         assert 'id="root_metric_' in report_html
+        # The gate's verdict heads the report as static HTML, so the preview shows it.
+        verdict = page.frame_locator('iframe[title="Secure HTML Content"]').locator(
+            "#drift-gate-verdict"
+        )
+        heading = verdict.get_by_role("heading", name=re.compile(r"Drift gate (passed|failed)"))
+        expect(heading).to_be_visible()
+        expect(verdict.get_by_role("cell", name="tenure_months", exact=True)).to_be_visible()
         _screenshot(page, "03-drift-report-preview", tmp_path)
 
         # The dashboard's preview runs no scripts (sandboxed iframe), and Evidently draws its

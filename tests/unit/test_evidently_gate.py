@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 from zenml_integrations.evidently.config import ColumnDriftTest, DriftGateConfig
 from zenml_integrations.evidently.gate import DriftVerdict, check_drift, drift_report_html
+from zenml_integrations.evidently.summary import verdict_html, with_verdict
 
 pytestmark = pytest.mark.unit
 
@@ -278,3 +279,31 @@ def test_given_the_config_module_when_imported_then_evidently_is_not() -> None:
     )
 
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_given_a_verdict_when_put_on_the_report_then_a_script_free_summary_opens_the_body(
+    shifted_frames: tuple[pd.DataFrame, pd.DataFrame], shifted_verdict: DriftVerdict
+) -> None:
+    page = with_verdict(drift_report_html(*shifted_frames, make_config()), shifted_verdict)
+
+    body = page[page.lower().index("<body") :]
+    section = body[body.index(">") + 1 : body.index("</section>")]
+    assert section.startswith("<style>")
+    assert 'id="drift-gate-verdict"' in section
+    assert "<script" not in section.lower()
+    assert "Drift gate failed" in section
+    for column in shifted_verdict.columns:
+        assert f"<td>{column.column}</td>" in section
+    assert section.count("<td>drifted</td>") == len(shifted_verdict.drifted_columns) >= 1
+    assert "Share of Drifted Columns" in page  # Evidently's report follows, untouched
+
+
+def test_given_schema_errors_when_summarized_then_each_error_is_listed_escaped() -> None:
+    current = make_frame(seed=2)
+    current["<b>"] = 1
+    verdict = check_drift(make_frame(seed=1), current, make_config())
+
+    section = verdict_html(verdict)
+
+    assert "Drift gate failed" in section
+    assert "<li>current has undeclared column &#x27;&lt;b&gt;&#x27;</li>" in section
