@@ -58,7 +58,7 @@ def deploy_model(
             "feature vectors only: remove feature_lookup from the deployment config or deploy "
             "with a local-mode onnx deployer"
         )
-    model_path = Path(deployer.local_path) / "models" / f"{registered.onnx_sha256}.onnx"
+    model_path = Path(deployer.runtime_path) / "models" / f"{registered.onnx_sha256}.onnx"
     model_path.parent.mkdir(parents=True, exist_ok=True)
     if not model_path.exists():
         model_path.write_bytes(registered.onnx_bytes)

@@ -133,14 +133,6 @@ def test_given_placeholders_and_secrets_when_recipe_applied_then_kubernetes_stac
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "OnnxModelDeployer.local_path returns a local folder in Kubernetes mode too, so "
-        "ZenML's Kubernetes orchestrator rejects it as a local component; it should return "
-        "None when mode is kubernetes (verified by hand: validation then passes)"
-    ),
-)
 def test_given_the_active_kubernetes_stack_when_validated_then_zenml_accepts_it(
     acceptance: dict[str, Any],
 ) -> None:

@@ -73,8 +73,20 @@ class OnnxModelDeployer(BaseModelDeployer):
         return {*super().requirements, kit_requirement(extras)}
 
     @property
-    def local_path(self) -> str:
-        """Folder for the servers' runtime files, PID files and inference logs."""
+    def local_path(self) -> str | None:
+        """The local servers' folder; None in Kubernetes mode.
+
+        ZenML treats a component with a local path as local, and a remote
+        orchestrator refuses a stack holding one: in Kubernetes mode nothing
+        serves from this machine.
+        """
+        if self.config.mode is DeployerMode.KUBERNETES:
+            return None
+        return self.runtime_path
+
+    @property
+    def runtime_path(self) -> str:
+        """Folder for model files, and the local servers' PID files and inference logs."""
         return os.path.join(GlobalConfiguration().local_stores_path, str(self.id))
 
     @staticmethod
@@ -127,8 +139,8 @@ class OnnxModelDeployer(BaseModelDeployer):
                 continuous_deployment_mode,
                 timeout,
             )
-        model_dir = os.path.join(self.local_path, config.model_name)
-        config.root_runtime_path = self.local_path
+        model_dir = os.path.join(self.runtime_path, config.model_name)
+        config.root_runtime_path = self.runtime_path
         config.host = self.config.host
         if self.config.port is not None:
             config.port = self.config.port
