@@ -34,6 +34,7 @@ CLUSTER_PLACEHOLDERS = {
     "S3_ENDPOINT_URL": "http://127.0.0.1:9000",
     "CONTAINER_REGISTRY_URI": "127.0.0.1:5000/mlops",
     "MLFLOW_TRACKING_URI": "http://127.0.0.1:5001",
+    "SERVING_IMAGE": "127.0.0.1:5000/mlops/churn-serving:1",
 }
 
 

@@ -8,6 +8,7 @@ up, in seconds, with this checkout's environment.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -64,6 +65,11 @@ def test_given_generated_project_then_every_runbook_exists_with_marked_blocks(
         syntax = subprocess.run(["bash", "-n", "-c", block.script], capture_output=True,
                                 text=True, check=False)  # fmt: skip
         assert syntax.returncode == 0, f"{block.runbook}[{block.index}]: {syntax.stderr}"
+    # The move-to-Kubernetes runbook exports every variable the recipe needs.
+    recipe = (project / "stacks" / "kubernetes.yaml").read_text()
+    needed = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)\}", recipe))  # ${VAR:-default} is optional
+    exported = "".join(b.script for b in blocks if b.runbook == "kubernetes")
+    assert needed <= set(re.findall(r"export ([A-Z][A-Z0-9_]*)=", exported)), needed
     readme = (project / "docs" / "README.md").read_text()
     for runbook in RUNBOOKS:
         assert f"]({runbook}.md)" in readme, f"docs/README.md does not link {runbook}.md"
