@@ -91,10 +91,7 @@ class ServingCluster:
         except ApiException as error:
             if error.status == 404 and action in ("get", "delete"):
                 return None
-            raise ClusterError(
-                f"{action} {kind} {self.serving.namespace}/{name} failed: HTTP {error.status} "
-                f"{error.reason}: {(error.body or '').strip()[:500]}"
-            ) from error
+            raise _call_failed(f"{action} {kind} {self.serving.namespace}/{name}", error) from error
 
     def get(self, kind: str, name: str) -> dict[str, Any] | None:
         """The live resource, or None when it does not exist."""
@@ -218,10 +215,7 @@ class ServingCluster:
         except ApiException as error:
             if error.status == 404 and action in ("read", "delete"):
                 return None
-            raise ClusterError(
-                f"{action} ConfigMap {namespace}/{name} failed: HTTP {error.status} "
-                f"{error.reason}: {(error.body or '').strip()[:500]}"
-            ) from error
+            raise _call_failed(f"{action} ConfigMap {namespace}/{name}", error) from error
 
     def status(self, model_name: str) -> tuple[ServiceState, str]:
         """ZenML's view of the model's resources: state and a one-line reason."""
@@ -308,3 +302,10 @@ def _labels(plan: ServingPlan) -> dict[str, str]:
         "app.kubernetes.io/name": resource_name(plan.model_name),
         "app.kubernetes.io/managed-by": MANAGED_BY,
     }
+
+
+def _call_failed(call: str, error: ApiException) -> ClusterError:
+    """The API's refusal, with its status and the start of its body."""
+    return ClusterError(
+        f"{call} failed: HTTP {error.status} {error.reason}: {(error.body or '').strip()[:500]}"
+    )
