@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers.repo import REPO_ROOT, git
+
+TESTS = Path(__file__).resolve().parent
+TIERS = ("unit", "template", "integration", "e2e")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its tier, the first folder below tests/ (``-m unit`` selects it)."""
+    for item in items:
+        tier = item.path.relative_to(TESTS).parts[0]
+        if tier in TIERS:
+            item.add_marker(tier)
 
 
 @pytest.fixture(autouse=True)
@@ -26,18 +37,6 @@ _IGNORED = shutil.ignore_patterns(
     ".git", ".venv", ".tools", "__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache",
     ".ruff_cache", "demo-project", ".zen", ".zenml", "mlruns",
 )  # fmt: skip
-
-
-def git(cwd: Path, *args: str) -> str:
-    """Run git quietly with a fixed identity."""
-    completed = subprocess.run(
-        ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return completed.stdout
 
 
 @pytest.fixture(scope="session")

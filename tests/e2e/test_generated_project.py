@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from zenml_integrations.training.sample_data import generate_sample
 
-from tests.conftest import REPO_ROOT
+from tests.helpers.repo import REPO_ROOT
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 REGISTRY_QUERY = """
 import json

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from zenml_integrations.training.sample_data import generate_sample
 
-from tests.conftest import REPO_ROOT
 from tests.e2e.test_generated_project import FEATURES, STOP_SERVERS, _make, _uv
+from tests.helpers.repo import REPO_ROOT
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 KIT = f"zenml-mlops-kit[gx,mlflow,onnx,evidently,feast] @ file://{REPO_ROOT}"
 

@@ -20,11 +20,11 @@ import httpx
 import pytest
 from zenml_integrations.training.sample_data import generate_sample
 
-from tests.conftest import REPO_ROOT
 from tests.e2e.test_generated_project import FEATURES, STOP_SERVERS, shifted
-from tests.template.runbook_commands import RunbookBlock, runbook_blocks
+from tests.helpers.repo import REPO_ROOT
+from tests.helpers.runbooks import RunbookBlock, runbook_blocks
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 MODEL = "churn_model"
 # The Kubernetes recipe's variables, as an operator would export them before a dry run.

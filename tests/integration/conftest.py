@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import REPO_ROOT, mlops_kit
+from tests.helpers.cli import REPO_ROOT, mlops_kit
 
 
 @pytest.fixture

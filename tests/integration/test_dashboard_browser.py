@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import REPO_ROOT
-from tests.fixtures.dashboard import finish_onboarding, headless_chromium, local_dashboard
-from tests.integration.helpers import run_python
+from tests.helpers.cli import run_python
+from tests.helpers.dashboard import finish_onboarding, headless_chromium, local_dashboard
+from tests.helpers.repo import REPO_ROOT
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 STABLE_OUTPUT = REPO_ROOT / "test-output" / "dashboard"
-DRIFT_REPORT_RUN = REPO_ROOT / "tests" / "fixtures" / "drift_report_run.py"
+DRIFT_REPORT_RUN = REPO_ROOT / "tests" / "helpers" / "drift_report_run.py"
 TIMEOUT_MS = 60_000  # a busy 2-core runner renders a React page slowly
 
 

@@ -10,38 +10,25 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-import yaml
 from zenml_integrations.training.sample_data import generate_sample
 
-from tests.integration.helpers import onnx_file, run_python
-from tests.integration.test_training_pipeline import BASE_CONFIG, _train
+from tests.helpers.cli import onnx_file, run_python
+from tests.helpers.pipelines import (
+    SERVERS_QUERY,
+    TRAINING_CONFIG,
+    deploy,
+    served_endpoint,
+    train,
+)
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
-# A deliberately weak first champion, so that BASE_CONFIG's model beats it.
-WEAK_CONFIG = copy.deepcopy(BASE_CONFIG)
+# A deliberately weak first champion, so that TRAINING_CONFIG's model beats it.
+WEAK_CONFIG = copy.deepcopy(TRAINING_CONFIG)
 WEAK_CONFIG["parameters"]["model"] = {
     "family": "random_forest",
     "params": {"n_estimators": 2, "max_depth": 1},
 }
-
-DEPLOYMENT_CONFIG: dict[str, Any] = {
-    "parameters": {
-        "model_name": "churn",
-        "wait_seconds": 0,
-        "rollout": {"strategy": "canary", "steps": [0.5, 1.0]},
-    }
-}
-
-SERVERS_QUERY = """
-import json
-from zenml.client import Client
-deployer = Client().active_stack.model_deployer
-for service in deployer.find_model_server(model_name="churn"):
-    deployer.delete_model_server(service.uuid)
-print(json.dumps({"deleted": True}))
-"""
-
 
 OPERATOR_ROLLBACK = """
 from zenml.client import Client
@@ -72,29 +59,19 @@ def _registry(project: Path, *tag: str) -> dict[str, Any]:
     return json.loads(line[9:])  # type: ignore[no-any-return]
 
 
-def _deploy(project: Path, succeed: bool = True) -> str:
-    (project / "configs" / "deployment.yaml").write_text(yaml.safe_dump(DEPLOYMENT_CONFIG))
-    completed = run_python("run.py", "deploy", cwd=project, expect_success=succeed)
-    return completed.stdout + completed.stderr
-
-
 def _models(endpoint: str) -> dict[str, Any]:
     return httpx.get(endpoint.split("/v2/")[0] + "/v2/models", timeout=10).json()  # type: ignore[no-any-return]
-
-
-def _endpoint(output: str) -> str:
-    return next(line for line in output.splitlines() if line.startswith("endpoint: "))[10:]
 
 
 def test_given_a_champion_when_deployed_then_it_serves_and_a_new_champion_is_rolled_out(
     project: Path,
 ) -> None:
-    training = _train(project, WEAK_CONFIG)
+    training = train(project, WEAK_CONFIG)
     onnx_path = onnx_file(training)
     try:
-        first = _deploy(project)
+        first = deploy(project)
         assert "churn v1: deployed (canary)" in first
-        endpoint = _endpoint(first)
+        endpoint = served_endpoint(first)
         assert endpoint.startswith("http://127.0.0.1:")
         frame = generate_sample(200).drop(columns=["customer_id", "event_timestamp", "churned"])
         rows = frame.to_numpy(np.float32)
@@ -111,10 +88,10 @@ def test_given_a_champion_when_deployed_then_it_serves_and_a_new_champion_is_rol
             np.asarray(served["data"], np.float32).reshape(expected.shape), expected, atol=1e-6
         )
 
-        assert "churn v1: already_serving" in _deploy(project)
+        assert "churn v1: already_serving" in deploy(project)
 
-        assert "champion: v2" in _train(project, BASE_CONFIG)
-        rollout = _deploy(project)
+        assert "champion: v2" in train(project, TRAINING_CONFIG)
+        rollout = deploy(project)
         assert "churn v2: in_progress (canary)" in rollout
         state = httpx.get(endpoint.split("/v2/")[0] + "/v2/models", timeout=10).json()
         assert state["champion"] == "1"
@@ -125,7 +102,7 @@ def test_given_a_champion_when_deployed_then_it_serves_and_a_new_champion_is_rol
         # and the registry's champion goes back to what is serving.
         (project / "rollback.py").write_text(OPERATOR_ROLLBACK)
         run_python("rollback.py", cwd=project)
-        assert "churn v2: rolled_back (canary)" in _deploy(project)
+        assert "churn v2: rolled_back (canary)" in deploy(project)
         registry = _registry(project)
         assert registry["champion"] == "1"
         assert _models(endpoint)["challenger"] is None
@@ -138,22 +115,22 @@ def test_given_a_champion_when_deployed_then_it_serves_and_a_new_champion_is_rol
 def test_given_a_tampered_file_or_signature_when_deployed_then_refused_and_champion_serves(
     project: Path,
 ) -> None:
-    _train(project, WEAK_CONFIG)
+    train(project, WEAK_CONFIG)
     try:
-        endpoint = _endpoint(_deploy(project))
-        retrained = _train(project, BASE_CONFIG)
+        endpoint = served_endpoint(deploy(project))
+        retrained = train(project, TRAINING_CONFIG)
         assert "champion: v2" in retrained, retrained[-1500:]
         onnx_v2 = onnx_file(retrained)
         original = onnx_v2.read_bytes()
         onnx_v2.write_bytes(original + b"tampered")
-        assert "ONNX checksum mismatch" in _deploy(project, succeed=False)
+        assert "ONNX checksum mismatch" in deploy(project, succeed=False)
         assert (_models(endpoint)["champion"], _models(endpoint)["challenger"]) == ("1", None)
 
         onnx_v2.write_bytes(original)
         signature = json.loads(_registry(project)["tags"]["input_signature"])
         signature["feature_names"] = list(reversed(signature["feature_names"]))
         _registry(project, "input_signature", json.dumps(signature))
-        refused = _deploy(project, succeed=False)
+        refused = deploy(project, succeed=False)
         assert "differs from the registered" in refused, refused[-2000:]
         assert (_models(endpoint)["champion"], _models(endpoint)["challenger"]) == ("1", None)
     finally:
@@ -165,5 +142,5 @@ def test_given_a_tampered_file_or_signature_when_deployed_then_refused_and_champ
 def test_given_no_champion_when_deployed_then_the_run_fails_with_a_clear_message(
     project: Path,
 ) -> None:
-    output = _deploy(project, succeed=False)
+    output = deploy(project, succeed=False)
     assert "has no 'champion' alias: run the training pipeline" in output

@@ -23,12 +23,10 @@ from zenml_integrations.feast.flavor import FeastFeatureStoreConfig
 from zenml_integrations.feast.store import FeastFeatureStore, clear_feature_store_cache
 from zenml_integrations.onnx.convert import convert_to_onnx
 
-from tests.integration.helpers import REPO_ROOT, mlops_kit, run_python
-from tests.integration.onnx.conftest import RunningServer, start_server, stop_server
+from tests.helpers.cli import REPO_ROOT, mlops_kit, run_python
+from tests.helpers.onnx_server import RunningServer, start_server, stop_server
 
 pytest.importorskip("feast")
-
-pytestmark = pytest.mark.integration
 
 ENTITY = "customer_id"
 TIMESTAMP = "event_timestamp"

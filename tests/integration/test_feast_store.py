@@ -24,8 +24,6 @@ from zenml_integrations.training.sample_data import generate_sample
 
 pytest.importorskip("feast")
 
-pytestmark = pytest.mark.integration
-
 ENTITY = "customer_id"
 TIMESTAMP = "event_timestamp"
 VIEW = "customer_features"

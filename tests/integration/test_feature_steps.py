@@ -9,14 +9,12 @@ import pydantic
 import pytest
 
 from steps.features import TrainingFeatures
-from tests.integration.helpers import REPO_ROOT, mlops_kit, run_python
-from tests.template.test_render import render
+from tests.helpers.cli import REPO_ROOT, mlops_kit, run_python
+from tests.helpers.rendering import render
 
 pytest.importorskip("feast")
 
-pytestmark = pytest.mark.integration
-
-ACTIONS = str(REPO_ROOT / "tests" / "fixtures" / "feature_steps_actions.py")
+ACTIONS = str(REPO_ROOT / "tests" / "helpers" / "feature_steps_actions.py")
 
 
 def test_given_feast_without_a_service_when_configured_then_refused_naming_the_field() -> None:

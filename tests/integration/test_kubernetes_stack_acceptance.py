@@ -1,6 +1,6 @@
 """The training pipeline, unchanged, is accepted by the Kubernetes stack without a cluster.
 
-One subprocess (tests/fixtures/kubernetes_stack_acceptance.py, whose docstring says where
+One subprocess (tests/helpers/kubernetes_stack_acceptance.py, whose docstring says where
 ZenML would first reach the cluster or the registry) applies the real ``stacks/kubernetes.yaml``
 to a fresh store, validates the stack, compiles ``pipelines/training.py`` with a generated
 project's configs and gathers the image requirements. Nothing is contacted: the kubeconfig
@@ -19,9 +19,9 @@ import pytest
 import yaml
 from zenml_integrations import __version__
 
-from tests.integration.helpers import REPO_ROOT, run_python
+from tests.helpers.cli import REPO_ROOT, run_python
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 # Copier's defaults for the questions the two rendered files use.
 ANSWERS: dict[str, Any] = {
@@ -105,7 +105,7 @@ def acceptance(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         patch.setenv("KUBECONFIG", str(folder / "kubeconfig"))
         for name, value in PLACEHOLDER_ENV.items():
             patch.setenv(name, value)
-        script = REPO_ROOT / "tests" / "fixtures" / "kubernetes_stack_acceptance.py"
+        script = REPO_ROOT / "tests" / "helpers" / "kubernetes_stack_acceptance.py"
         stdout = run_python(str(script), cwd=project).stdout
     line = next(line for line in stdout.splitlines() if line.startswith("RESULTS "))
     results: dict[str, Any] = json.loads(line.removeprefix("RESULTS "))

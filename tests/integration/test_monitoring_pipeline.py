@@ -15,11 +15,17 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from zenml_integrations.training.sample_data import generate_sample
 
-from tests.integration.helpers import run_python
-from tests.integration.test_deployment_pipeline import SERVERS_QUERY, _deploy, _endpoint
-from tests.integration.test_training_pipeline import BASE_CONFIG, _registry, _train
+from tests.helpers.cli import run_python
+from tests.helpers.pipelines import (
+    SERVERS_QUERY,
+    TRAINING_CONFIG,
+    deploy,
+    served_endpoint,
+    train,
+    training_registry,
+)
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 # Five of eleven features move: past the stack's tolerated share of 0.3.
 SHIFTS = {
@@ -67,21 +73,21 @@ def shifted(frame: pd.DataFrame) -> pd.DataFrame:
 def test_given_newest_rows_drifted_when_trained_then_not_promoted_and_champion_kept(
     project: Path, tmp_path: Path
 ) -> None:
-    assert "champion: v1" in _train(project, BASE_CONFIG)
+    assert "champion: v1" in train(project, TRAINING_CONFIG)
     frame = generate_sample(3000, seed=7)
     newest = frame["event_timestamp"] >= frame["event_timestamp"].quantile(0.8)
     frame.loc[newest] = shifted(frame.loc[newest])
     data = tmp_path / "drifted.parquet"
     frame.to_parquet(data)
-    config = copy.deepcopy(BASE_CONFIG)
+    config = copy.deepcopy(TRAINING_CONFIG)
     config["parameters"]["source"] = {"kind": "file", "path": str(data)}
 
-    output = _train(project, config, succeed=False)
+    output = train(project, config, succeed=False)
 
     assert "not promoted, the drift gate failed" in output, output[-3000:]
     for column in SHIFTS:
         assert column in output
-    registry = _registry(project)
+    registry = training_registry(project)
     assert registry["champion"] == "1"
     rejected = registry["versions"]["2"]
     assert rejected["quality_gate"] == "rejected"
@@ -127,9 +133,9 @@ def _monitor(project: Path, **parameters: Any) -> str:
 def test_given_served_traffic_when_it_drifts_for_two_runs_then_metrics_say_so_and_training_starts(
     project: Path,
 ) -> None:
-    _train(project, BASE_CONFIG)
+    train(project, TRAINING_CONFIG)
     try:
-        endpoint = _endpoint(_deploy(project))
+        endpoint = served_endpoint(deploy(project))
         _serve(endpoint, generate_sample(600, seed=11))
         calm = _monitor(project)
         assert "drift gate passed" in calm, calm[-3000:]

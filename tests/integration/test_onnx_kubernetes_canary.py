@@ -25,10 +25,8 @@ from zenml_integrations.onnx.kubernetes.config import KubernetesServingConfig
 from zenml_integrations.onnx.kubernetes.manifests import ModelVariant, ServingPlan
 from zenml_integrations.onnx.serving.config import RollbackPolicy, RolloutConfig
 
-from tests.fixtures.fake_kubernetes_api import FakeKubernetesApi, fake_kubernetes_api
-from tests.fixtures.fake_prometheus import FakePrometheus, Samples, fake_prometheus
-
-pytestmark = pytest.mark.integration
+from tests.helpers.fake_kubernetes_api import FakeKubernetesApi, fake_kubernetes_api
+from tests.helpers.fake_prometheus import FakePrometheus, Samples, fake_prometheus
 
 V1 = ModelVariant(version="1", model_uri="s3://models/churn_model/" + "a" * 64, sha256="a" * 64)
 V2 = ModelVariant(version="2", model_uri="s3://models/churn_model/" + "b" * 64, sha256="b" * 64)

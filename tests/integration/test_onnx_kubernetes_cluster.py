@@ -1,6 +1,6 @@
 """The Kubernetes client paths of the ONNX deployer against an API server on 127.0.0.1.
 
-No cluster can run on this machine, so the API is ``tests.fixtures.fake_kubernetes_api``:
+No cluster can run on this machine, so the API is ``tests.helpers.fake_kubernetes_api``:
 a small HTTP server that speaks the custom-object REST calls and records them. These
 tests check the exact verbs, paths and bodies the ``kubernetes`` client sends.
 """
@@ -17,9 +17,7 @@ from zenml_integrations.onnx.kubernetes.config import KubernetesServingConfig
 from zenml_integrations.onnx.kubernetes.manifests import ManifestError, ModelVariant, ServingPlan
 from zenml_integrations.onnx.serving.config import RolloutConfig
 
-from tests.fixtures.fake_kubernetes_api import FakeKubernetesApi, fake_kubernetes_api
-
-pytestmark = pytest.mark.integration
+from tests.helpers.fake_kubernetes_api import FakeKubernetesApi, fake_kubernetes_api
 
 SELDON = "/apis/machinelearning.seldon.io/v1/namespaces/models/seldondeployments"
 SELDON_V2 = "/apis/mlops.seldon.io/v1alpha1/namespaces/models"

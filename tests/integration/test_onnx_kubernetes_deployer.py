@@ -1,6 +1,6 @@
 """The ``onnx`` deployer in Kubernetes mode on a real ZenML store.
 
-The cluster is ``tests.fixtures.fake_kubernetes_api`` on 127.0.0.1 (no real cluster can
+The cluster is ``tests.helpers.fake_kubernetes_api`` on 127.0.0.1 (no real cluster can
 run here), reached through a kubeconfig context exactly as a user's cluster would be.
 """
 
@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.fixtures.fake_kubernetes_api import fake_kubernetes_api
-from tests.fixtures.fake_prometheus import Samples, fake_prometheus
-from tests.fixtures.onnx_models import logistic_model
-from tests.integration.helpers import REPO_ROOT, mlops_kit, run_python
+from tests.helpers.cli import REPO_ROOT, mlops_kit, run_python
+from tests.helpers.fake_kubernetes_api import fake_kubernetes_api
+from tests.helpers.fake_prometheus import Samples, fake_prometheus
+from tests.helpers.onnx_models import logistic_model
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 SELDON = "/apis/machinelearning.seldon.io/v1/namespaces/models/seldondeployments"
 WEIGHTS = [0.3, -0.2, 0.1, 0.0, 0.5, -0.4, 0.2, 0.1]
@@ -74,7 +74,7 @@ def test_given_kubernetes_mode_when_deployed_rolled_out_stopped_and_deleted_then
         output = mlops_kit("stack", "apply", str(recipe(tmp_path, prometheus.url)))
         assert "model_deployer 'onnx_cluster_deployer' (flavor onnx, create)" in output
         completed = run_python(
-            str(REPO_ROOT / "tests" / "fixtures" / "kubernetes_deployer_actions.py"),
+            str(REPO_ROOT / "tests" / "helpers" / "kubernetes_deployer_actions.py"),
             str(champion), str(challenger),
         )  # fmt: skip
         seen = json.loads(completed.stdout.strip().splitlines()[-1])

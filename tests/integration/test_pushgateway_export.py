@@ -14,9 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from zenml_integrations.evidently.gate import DriftVerdict
 from zenml_integrations.monitoring.exporter import drift_metrics, export_metrics
 
-from tests.integration.onnx.conftest import free_port
-
-pytestmark = pytest.mark.integration
+from tests.helpers.onnx_server import free_port
 
 
 @pytest.fixture

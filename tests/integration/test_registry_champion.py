@@ -10,8 +10,6 @@ from mlflow import MlflowClient
 from zenml_integrations.mlflow.champion import CHAMPION_BY_HAND_TAG, list_versions, set_champion
 from zenml_integrations.mlflow.registry import CHAMPION, ONNX_SHA256_TAG, RegistryError
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="module")
 def registry_file(tmp_path_factory: pytest.TempPathFactory) -> Path:

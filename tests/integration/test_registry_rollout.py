@@ -8,8 +8,6 @@ import pytest
 from mlflow import MlflowClient
 from zenml_integrations.mlflow.registry import CHAMPION, record_rollout
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def client(tmp_path: Path) -> MlflowClient:

@@ -35,10 +35,10 @@ from zenml_integrations.training.sample_data import (
     generate_sample,
 )
 
-from tests.integration.helpers import REPO_ROOT
-from tests.integration.onnx.conftest import RunningServer, free_port, start_server, stop_server
+from tests.helpers.cli import REPO_ROOT
+from tests.helpers.onnx_server import RunningServer, free_port, start_server, stop_server
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 SERVING_DIR = REPO_ROOT / "template" / "serving"
 WRAPPER = Path(onnx_seldon_model.__file__)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import REPO_ROOT, mlops_kit, run_python
+from tests.helpers.cli import REPO_ROOT, mlops_kit, run_python
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 LOCAL_RECIPE = REPO_ROOT / "stacks" / "local.yaml"
 
@@ -105,7 +105,7 @@ def test_given_a_flavor_source_when_registered_twice_then_created_once() -> None
         "from zenml.client import Client;"
         "from zenml_integrations.stack_recipes.flavors import register_flavors;"
         "c = Client();"
-        "source = ('tests.fixtures.flavors.RowCountValidatorFlavor',);"
+        "source = ('tests.helpers.flavors.RowCountValidatorFlavor',);"
         "print([str(x.action) for x in register_flavors(c, source)]);"
         "print([str(x.action) for x in register_flavors(c, source)]);"
         "print(len(c.get_flavors_by_type('data_validator').items and "

@@ -11,9 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.helpers import REPO_ROOT, run_python
-
-pytestmark = pytest.mark.integration
+from tests.helpers.cli import REPO_ROOT, run_python
 
 REMOTE_RECIPES = ("kubernetes", "aws", "gcp", "azure")
 

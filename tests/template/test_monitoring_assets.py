@@ -17,11 +17,9 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT
-from tests.fixtures.onnx_models import FEATURES, logistic_model
-from tests.integration.onnx.conftest import WEIGHTS, start_server, stop_server
-
-pytestmark = pytest.mark.template
+from tests.helpers.onnx_models import FEATURES, logistic_model
+from tests.helpers.onnx_server import WEIGHTS, start_server, stop_server
+from tests.helpers.repo import REPO_ROOT
 
 PROMETHEUS_DIR = REPO_ROOT / "template" / "monitoring" / "prometheus"
 DASHBOARD = REPO_ROOT / "template" / "monitoring" / "grafana" / "model-serving.json"

@@ -7,14 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import copier
 import pytest
 import yaml
 from zenml_integrations.great_expectations.suite import DataQualitySuite
 from zenml_integrations.training.dataset import DatasetSchema, DataSource
 from zenml_integrations.training.models import ModelSpec
 
-pytestmark = pytest.mark.template
+from tests.helpers.rendering import render
 
 COMMON_FILES = {
     ".copier-answers.yml",
@@ -101,19 +100,6 @@ MATRIX: dict[str, tuple[dict[str, Any], set[str]]] = {
         set(),
     ),
 }
-
-
-def render(source: Path, destination: Path, answers: dict[str, Any]) -> Path:
-    copier.run_copy(
-        str(source),
-        str(destination),
-        data=answers,
-        defaults=True,
-        vcs_ref="HEAD",
-        quiet=True,
-        unsafe=False,
-    )
-    return destination
 
 
 def files_of(root: Path) -> set[str]:

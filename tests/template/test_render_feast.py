@@ -22,10 +22,8 @@ from zenml_integrations.training.sample_data import generate_sample
 
 from pipelines.features import materialize_pipeline
 from steps.features import TrainingFeatures
-from tests.conftest import REPO_ROOT
-from tests.template.test_render import render
-
-pytestmark = pytest.mark.template
+from tests.helpers.rendering import render
+from tests.helpers.repo import REPO_ROOT
 
 FEAST_FILES = {
     "configs/features.yaml",

@@ -16,14 +16,12 @@ from pathlib import Path
 import copier
 import pytest
 
-from tests.template.runbook_commands import (
+from tests.helpers.runbooks import (
     make_targets,
     runbook_blocks,
     split_command,
     subcommand_path,
 )
-
-pytestmark = pytest.mark.template
 
 RUNBOOKS = {"deploy", "promote", "rollback", "drift-alert", "restore-model", "rotate-token",
             "kubernetes"}  # fmt: skip

@@ -16,10 +16,8 @@ from pathlib import Path
 import pytest
 from zenml_integrations.onnx.seldon import onnx_seldon_model
 
-from tests.conftest import REPO_ROOT
-from tests.template.test_render import render
-
-pytestmark = pytest.mark.template
+from tests.helpers.rendering import render
+from tests.helpers.repo import REPO_ROOT
 
 WRAPPER_METHODS = {"__init__", "load", "predict", "health_status", "metrics", "init_metadata"}
 

@@ -6,12 +6,9 @@ import shutil
 from pathlib import Path
 
 import copier
-import pytest
 import yaml
 
-from tests.conftest import git
-
-pytestmark = pytest.mark.template
+from tests.helpers.repo import git
 
 
 def test_given_a_project_at_v1_when_updated_to_v2_then_template_changes_merge_with_user_edits(

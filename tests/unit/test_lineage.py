@@ -1,10 +1,7 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 from zenml_integrations.lineage import bytes_sha256, frame_sha256
-
-pytestmark = pytest.mark.unit
 
 
 def make_frame() -> pd.DataFrame:

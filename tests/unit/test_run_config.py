@@ -13,8 +13,6 @@ from zenml_integrations.run_config import (
     write_run_config,
 )
 
-pytestmark = pytest.mark.unit
-
 
 def test_given_nested_mappings_when_merged_then_keys_merge_at_every_depth() -> None:
     base = {"settings": {"docker": {"image": "a", "pull": True}, "resources": {"cpu": 1}}}

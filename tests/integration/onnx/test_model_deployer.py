@@ -14,13 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fixtures.onnx_models import logistic_model
-from tests.integration.helpers import REPO_ROOT, mlops_kit, run_python
-from tests.integration.onnx.conftest import WEIGHTS
+from tests.helpers.cli import REPO_ROOT, mlops_kit, run_python
+from tests.helpers.onnx_models import logistic_model
+from tests.helpers.onnx_server import WEIGHTS
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
-ACTIONS = str(REPO_ROOT / "tests" / "fixtures" / "deployer_actions.py")
+ACTIONS = str(REPO_ROOT / "tests" / "helpers" / "deployer_actions.py")
 
 
 def act(*args: str) -> dict[str, Any]:

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.onnx_models import logistic_model
-from tests.integration.helpers import REPO_ROOT, mlops_kit, run_python
-from tests.integration.onnx.conftest import WEIGHTS
+from tests.helpers.cli import REPO_ROOT, mlops_kit, run_python
+from tests.helpers.onnx_models import logistic_model
+from tests.helpers.onnx_server import WEIGHTS
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
-ACTIONS = str(REPO_ROOT / "tests" / "fixtures" / "deployer_actions.py")
+ACTIONS = str(REPO_ROOT / "tests" / "helpers" / "deployer_actions.py")
 
 
 def test_given_a_served_model_when_operations_do_not_apply_then_each_is_refused_with_why(

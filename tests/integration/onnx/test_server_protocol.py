@@ -8,12 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-import pytest
 
-from tests.fixtures.onnx_models import FEATURES, logistic_model
-from tests.integration.onnx.conftest import WEIGHTS, RunningServer, start_server, stop_server
-
-pytestmark = pytest.mark.integration
+from tests.helpers.onnx_models import FEATURES, logistic_model
+from tests.helpers.onnx_server import WEIGHTS, RunningServer, start_server, stop_server
 
 
 def tensor_request(rows: np.ndarray, **extra: object) -> dict[str, object]:

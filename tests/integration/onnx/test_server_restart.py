@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.onnx_models import logistic_model
-from tests.integration.onnx.conftest import WEIGHTS, start_server, stop_server
+from tests.helpers.onnx_models import logistic_model
+from tests.helpers.onnx_server import WEIGHTS, start_server, stop_server
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 CHALLENGER = logistic_model([-weight for weight in WEIGHTS])
 

@@ -12,10 +12,10 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.fixtures.onnx_models import FEATURES, logistic_model
-from tests.integration.onnx.conftest import WEIGHTS, RunningServer
+from tests.helpers.onnx_models import FEATURES, logistic_model
+from tests.helpers.onnx_server import WEIGHTS, RunningServer
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 FAST_POLICY = {"window_seconds": 1.5, "min_requests": 40}
 

@@ -1,0 +1,1 @@
+"""What several test modules share: paths, subprocess runners, models, servers and fakes."""

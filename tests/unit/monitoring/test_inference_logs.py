@@ -1,0 +1,64 @@
+"""Inference logs read back per version, per window and per model."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from zenml_integrations.monitoring.inference_logs import busiest, read_inference_logs
+from zenml_integrations.onnx.serving.inference_log import InferenceLogger
+
+
+def _log(directory: Path, entries: list[tuple[str, np.ndarray]]) -> None:
+    logger = InferenceLogger(directory, max_bytes=4096, flush_seconds=0.01)
+    for version, rows in entries:
+        outputs = [np.zeros(len(rows), np.int64), np.full((len(rows), 2), 0.5, np.float32)]
+        logger.log("churn", version, "champion", None, rows, outputs)
+    logger.close()
+
+
+def test_given_logged_requests_when_read_then_rows_come_back_per_version(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    first, second = rng.normal(size=(3, 4)).astype(np.float32), np.ones((2, 4), np.float32)
+    _log(tmp_path, [("1", first), ("2", second), ("1", first[:1])])
+
+    traffic = read_inference_logs(tmp_path, "churn", since=time.time() - 60)
+
+    assert sorted(traffic) == ["1", "2"]
+    np.testing.assert_array_equal(traffic["1"].inputs, np.concatenate([first, first[:1]]))
+    assert traffic["1"].requests == 2
+    assert busiest(traffic).version == "1"  # type: ignore[union-attr]
+    frame = traffic["2"].frame(["a", "b", "c", "d"])
+    assert list(frame.columns) == ["a", "b", "c", "d"]
+    assert len(frame) == 2
+
+
+def test_given_a_cut_off_line_and_other_models_then_they_are_skipped(tmp_path: Path) -> None:
+    _log(tmp_path, [("1", np.ones((1, 3), np.float32))])
+    log_file = next(tmp_path.glob("*.jsonl"))
+    with log_file.open("ab") as handle:
+        other_model = b'{"timestamp": 1e12, "model": "other", "version": "9", "inputs": [[1]]}\n'
+        handle.write(other_model)
+        handle.write(b'{"timestamp": 17000, "model": "churn", "inp')  # a crash mid-write
+
+    traffic = read_inference_logs(tmp_path, "churn", since=0)
+
+    assert list(traffic) == ["1"]
+    assert traffic["1"].requests == 1
+
+
+def test_given_a_window_then_older_and_newer_requests_are_left_out(tmp_path: Path) -> None:
+    _log(tmp_path, [("1", np.ones((1, 3), np.float32))])
+    logged_at = time.time()
+    assert read_inference_logs(tmp_path, "churn", since=logged_at + 5) == {}
+    assert read_inference_logs(tmp_path, "churn", since=0, until=logged_at - 60) == {}
+    assert read_inference_logs(tmp_path / "missing", "churn", since=0) == {}
+
+
+def test_given_rows_of_another_width_then_the_frame_names_the_mismatch(tmp_path: Path) -> None:
+    _log(tmp_path, [("1", np.ones((1, 3), np.float32))])
+    traffic = read_inference_logs(tmp_path, "churn", since=0)
+    with pytest.raises(ValueError, match="logged 3 inputs per row; its signature names 2"):
+        traffic["1"].frame(["a", "b"])
