@@ -2,54 +2,45 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-import copier
 import httpx
 import pytest
 from zenml_integrations.training.sample_data import generate_sample
 
-from tests.e2e.test_generated_project import FEATURES, STOP_SERVERS, _make, _uv
-from tests.helpers.repo import REPO_ROOT
+from tests.helpers.generated_project import FEATURES, GeneratedProject, kit_requirement
 
 pytestmark = pytest.mark.slow
-
-KIT = f"zenml-mlops-kit[gx,mlflow,onnx,evidently,feast] @ file://{REPO_ROOT}"
 
 
 def test_given_feast_enabled_when_features_published_then_training_and_serving_by_id_use_them(
     template_repo: Path, tmp_path: Path
 ) -> None:
-    project = tmp_path / "churn-model"
-    copier.run_copy(
-        str(template_repo),
-        str(project),
-        data={"kit_requirement": KIT, "enable_feast": True},
-        defaults=True,
-        vcs_ref="HEAD",
-        quiet=True,
-        unsafe=False,
+    project = GeneratedProject.generate(
+        template_repo,
+        tmp_path / "churn-model",
+        kit_requirement=kit_requirement("gx", "mlflow", "onnx", "evidently", "feast"),
+        enable_feast=True,
     )
     # The sample the project exports, trains on and serves: what clients would send by vector.
     sample = generate_sample(60_000).set_index("customer_id")
 
-    published = _make(project, "features")
+    published = project.make("features")
     assert "stack 'local_feast' applied and active." in published
     assert "feature source: 60000 rows -> " in published
     assert "online store: full load of customer_features" in published
-    assert (project / "feature_repo" / "data" / "online_store.db").is_file()
+    assert (project.root / "feature_repo" / "data" / "online_store.db").is_file()
 
-    trained = _make(project, "train")
+    trained = project.make("train")
     assert "features: 60000 rows point-in-time from the feature store" in trained
     assert "registered: churn_model v1" in trained
     assert "champion: v1" in trained
 
     # Nothing arrived since the full load: an incremental one succeeds and loads from there.
-    assert "online store: incremental load of customer_features" in _make(project, "materialize")
+    assert "online store: incremental load of customer_features" in project.make("materialize")
 
     try:
-        deployed = _make(project, "deploy")
+        deployed = project.make("deploy")
         assert "churn_model v1: deployed" in deployed
         endpoint = next(
             line.removeprefix("endpoint: ")
@@ -87,7 +78,4 @@ def test_given_feast_enabled_when_features_published_then_training_and_serving_b
         assert "60001" in unknown.json()["error"]
         assert httpx.post(endpoint, json={"records": [{"customer_id": 17}]}).status_code == 200
     finally:
-        (project / "stop_servers.py").write_text(STOP_SERVERS)
-        subprocess.run(
-            [_uv(), "run", "python", "stop_servers.py"], cwd=project, timeout=300, check=True
-        )
+        project.stop_servers()
