@@ -14,10 +14,10 @@ export ZENML_ANALYTICS_OPT_IN ?= false
 export DO_NOT_TRACK ?= true
 export GX_ANALYTICS_ENABLED ?= false
 export UV_PYTHON ?= 3.11
-# Install bytecode with the packages (here and in the projects the tests generate):
-# where PYTHONDONTWRITEBYTECODE is set, as on CI, every process would otherwise
-# compile ZenML's sources again, about 3 s of each command.
-export UV_COMPILE_BYTECODE ?= 1
+# Let Python cache bytecode (here and in the projects the tests generate): where
+# PYTHONDONTWRITEBYTECODE is set, as on CI, every process would compile ZenML's
+# sources again, about 3 s of CPU per command.
+unexport PYTHONDONTWRITEBYTECODE
 export UV
 
 .PHONY: setup tools demo test test-fast lint format bench-demo bench-serve bench-feast bench-drift soak clean

@@ -16,5 +16,8 @@ def isolated_zenml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ZENML_CONFIG_PATH", str(config_path))
     monkeypatch.setenv("ZENML_ANALYTICS_OPT_IN", "false")
     monkeypatch.setenv("DO_NOT_TRACK", "true")
+    # The project's .zen/ records its own active stack: no repository here, so the
+    # tests' stacks stay in their own store and the project's stays active.
+    monkeypatch.setenv("ZENML_REPOSITORY_PATH", str(tmp_path / "no-repository"))
     monkeypatch.chdir(PROJECT_ROOT)
     return config_path

@@ -245,10 +245,13 @@ def _walk_the_runbooks(operator: Operator, champion: str) -> None:
     assert "drift persists" not in drift
     operator.phase("drift alert")
 
-    # The scheduled check finds the drift persisting and starts retraining on the sample.
+    # The scheduled check finds the drift persisting and retrains on the bundled sample: the
+    # same data as the first champion, so the same model, found in the registry as that version.
     second = operator.project.make("monitor")
     assert "drift persists: starting the training pipeline" in second
-    assert "champion: v" in second
+    assert f"registered: {MODEL} v{champion} (semver" in second
+    assert "identical model already registered" in second
+    assert f"champion: v{champion}" in second
     scheduled = operator.project.make("schedule")  # the local orchestrator runs no schedules
     assert "0 * * * * cd " in scheduled
     assert "0 3 * * 1 cd " in scheduled

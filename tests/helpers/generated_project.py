@@ -106,14 +106,18 @@ class GeneratedProject:
         return self.shell(f"make {' '.join(targets)}", expect_success=expect_success)
 
     def python(self, name: str, script: str, *args: str) -> str:
-        """Save ``script`` as ``name`` in the project and run it with ``uv run python``."""
-        (self.root / name).write_text(script)
-        return self.shell(" ".join(["uv run python", name, *args]))
+        """Run ``script`` with ``uv run python`` in the project, saved outside its tree as
+        ``name`` (the project's own lint and tests see only its files)."""
+        scratch = self.root.parent / "scratch"
+        scratch.mkdir(exist_ok=True)
+        (scratch / name).write_text(script)
+        return self.shell(" ".join(["uv run python", str(scratch / name), *args]))
 
     def registry(self, model: str) -> dict[str, Any]:
         """The active stack, the pipeline runs' statuses and the registry's champion."""
         output = self.python("registry_query.py", REGISTRY_QUERY, model)
-        return json.loads(output.strip().splitlines()[-1])  # type: ignore[no-any-return]
+        last = [line for line in output.splitlines() if line.startswith("{")][-1]
+        return json.loads(last)  # type: ignore[no-any-return]
 
     def stop_servers(self) -> None:
         """Delete every model server the project's deployer started."""
