@@ -46,11 +46,16 @@ tools: ## promtool, a Pushgateway and chromium (dashboard browser test) from Deb
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		--no-install-recommends chromium fonts-liberation)
 
-test: setup tools ## The whole suite: unit, integration, template and end-to-end tests
-	$(UV) run pytest --durations=25
+# Test files run on TEST_WORKERS processes (pytest-xdist), each file whole on one of them,
+# slowest tiers first so that no worker is left with a long file at the end.
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile
+
+test: setup tools ## The whole suite: end-to-end, integration, template and unit tests
+	$(UV) run pytest $(PYTEST_PARALLEL) --durations=25 tests/e2e tests/integration tests/template tests/unit
 
 test-fast: setup ## Unit tests only
-	$(UV) run pytest -m unit
+	$(UV) run pytest $(PYTEST_PARALLEL) -m unit
 
 lint: setup ## ruff, mypy and import-linter contracts
 	$(UV) run ruff check .

@@ -13,7 +13,7 @@ import pytest
 from zenml_integrations.training.sample_data import generate_sample
 
 from tests.helpers.cli import onnx_file, run_python
-from tests.helpers.pipelines import (
+from tests.helpers.pipeline_runs import (
     SERVERS_QUERY,
     TRAINING_CONFIG,
     deploy,

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from zenml_integrations.training.sample_data import generate_sample
 
 from tests.helpers.cli import run_python
-from tests.helpers.pipelines import (
+from tests.helpers.pipeline_runs import (
     SERVERS_QUERY,
     TRAINING_CONFIG,
     deploy,

@@ -16,7 +16,7 @@ import pytest
 from zenml_integrations.training.sample_data import generate_sample
 
 from tests.helpers.cli import onnx_file
-from tests.helpers.pipelines import TRAINING_CONFIG, train, training_registry
+from tests.helpers.pipeline_runs import TRAINING_CONFIG, train, training_registry
 
 pytestmark = pytest.mark.slow
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, cast
 from uuid import UUID
@@ -142,8 +143,7 @@ class OnnxModelDeployer(BaseModelDeployer):
         model_dir = os.path.join(self.runtime_path, config.model_name)
         config.root_runtime_path = self.runtime_path
         config.host = self.config.host
-        if self.config.port is not None:
-            config.port = self.config.port
+        config.port = self.config.port if self.config.port is not None else _free_port(config.host)
         config.server_settings = {
             "admin_token_env": self.config.admin_token_env,
             "admin_token_file": _ensure_token_file(model_dir),
@@ -330,3 +330,16 @@ def _kubernetes_server_info(service: KubernetesOnnxService) -> dict[str, str | N
         "STRATEGY": plan.rollout.strategy.value if plan.challenger else None,
         "LAST_ROLLBACK": plan.rolled_back_reason,
     }
+
+
+def _free_port(host: str) -> int:
+    """A port the OS reports free on ``host`` now.
+
+    ZenML would otherwise give the daemon the first free port from 8000 when it
+    starts: two servers deployed at once (two models, two CI jobs) would both
+    pick it, and the second would fail to bind.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])

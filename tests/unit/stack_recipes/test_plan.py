@@ -7,7 +7,8 @@ tests/integration/test_stack_apply.py; these are the store-free parts.
 from __future__ import annotations
 
 import pytest
-from zenml_integrations.stack_recipes.flavors import FlavorAction, FlavorChange, load_flavor
+from zenml_integrations.onnx.flavor import OnnxModelDeployerFlavor
+from zenml_integrations.stack_recipes.flavors import FlavorAction, FlavorChange
 from zenml_integrations.stack_recipes.plan import (
     Action,
     ComponentChange,
@@ -109,7 +110,7 @@ def test_given_changes_and_gaps_then_each_is_said_with_what_to_do() -> None:
 
 def test_given_a_valid_configuration_then_it_is_kept_as_the_store_will_hold_it() -> None:
     configuration, pending = _validated_configuration(
-        "model_deployer", DEPLOYER, load_flavor(ONNX_FLAVOR)
+        "model_deployer", DEPLOYER, OnnxModelDeployerFlavor()
     )
     assert configuration == {"port": 8100}
     assert pending == ()
@@ -118,14 +119,14 @@ def test_given_a_valid_configuration_then_it_is_kept_as_the_store_will_hold_it()
 def test_given_an_unknown_field_then_it_is_refused_with_the_valid_fields() -> None:
     spec = ComponentSpec(name="onnx_deployer", flavor="onnx", configuration={"prot": 8100})
     with pytest.raises(RecipeError, match=r"unknown configuration field\(s\) \['prot'\]; valid "):
-        _validated_configuration("model_deployer", spec, load_flavor(ONNX_FLAVOR))
+        _validated_configuration("model_deployer", spec, OnnxModelDeployerFlavor())
 
 
 def test_given_a_value_the_flavor_rejects_then_the_error_names_the_component_and_field() -> None:
     spec = ComponentSpec(name="onnx_deployer", flavor="onnx", configuration={"max_batch_rows": 0})
     with pytest.raises(RecipeError, match=r"model_deployer 'onnx_deployer' \(flavor onnx\): .*"
                        r"max_batch_rows"):  # fmt: skip
-        _validated_configuration("model_deployer", spec, load_flavor(ONNX_FLAVOR))
+        _validated_configuration("model_deployer", spec, OnnxModelDeployerFlavor())
 
 
 def test_given_an_unset_variable_then_its_field_waits_and_others_are_still_checked() -> None:
@@ -133,7 +134,7 @@ def test_given_an_unset_variable_then_its_field_waits_and_others_are_still_check
         name="onnx_deployer", flavor="onnx", configuration={"port": "${SERVING_PORT}"}
     )
     configuration, pending = _validated_configuration(
-        "model_deployer", waiting, load_flavor(ONNX_FLAVOR)
+        "model_deployer", waiting, OnnxModelDeployerFlavor()
     )
     assert configuration == {"port": "${SERVING_PORT}"}
     assert pending == ("port",)
@@ -143,7 +144,7 @@ def test_given_an_unset_variable_then_its_field_waits_and_others_are_still_check
         configuration={"port": "${SERVING_PORT}", "max_batch_rows": 0},
     )  # fmt: skip
     with pytest.raises(RecipeError, match="max_batch_rows"):
-        _validated_configuration("model_deployer", also_wrong, load_flavor(ONNX_FLAVOR))
+        _validated_configuration("model_deployer", also_wrong, OnnxModelDeployerFlavor())
 
 
 def test_given_a_secret_reference_then_it_is_kept_unless_the_flavor_validates_that_field() -> None:
@@ -152,6 +153,6 @@ def test_given_a_secret_reference_then_it_is_kept_unless_the_flavor_validates_th
         configuration={"admin_token_env": "{{ serving.token_variable }}"},
     )  # fmt: skip
     configuration, _ = _validated_configuration(
-        "model_deployer", referenced, load_flavor(ONNX_FLAVOR)
+        "model_deployer", referenced, OnnxModelDeployerFlavor()
     )
     assert configuration["admin_token_env"] == "{{ serving.token_variable }}"
