@@ -49,7 +49,7 @@ tools: ## promtool, a Pushgateway and chromium (dashboard browser test) from Deb
 # Test files run on TEST_WORKERS processes (pytest-xdist), each file whole on one of them,
 # slowest tiers first so that no worker is left with a long file at the end.
 TEST_WORKERS ?= 2
-PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile
+PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: setup tools ## The whole suite: end-to-end, integration, template and unit tests
 	$(UV) run pytest $(PYTEST_PARALLEL) --durations=25 tests/e2e tests/integration tests/template tests/unit

@@ -14,12 +14,28 @@ TIERS = ("unit", "template", "integration", "e2e")
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test with its tier, the first folder below tests/ (``-m unit`` selects it)."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with its tier, the first folder below tests/ (``-m unit`` selects it).
+
+    Spread over workers (``make test``), files holding a slow test go first within
+    their tier, or a long file started last would keep one worker busy alone. Files
+    stay whole and tiers keep the order they were given in; a run on one process
+    keeps the order it was given.
+    """
     for item in items:
         tier = item.path.relative_to(TESTS).parts[0]
         if tier in TIERS:
             item.add_marker(tier)
+    if not hasattr(config, "workerinput"):  # not an xdist worker
+        return
+    tier_rank: dict[str, int] = {}
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    for item in items:
+        tier_rank.setdefault(item.path.relative_to(TESTS).parts[0], len(tier_rank))
+    items.sort(
+        key=lambda item: (tier_rank[item.path.relative_to(TESTS).parts[0]],
+                          item.path not in slow_files)
+    )  # fmt: skip
 
 
 @pytest.fixture(autouse=True)

@@ -36,7 +36,7 @@ class RunningServer:
     app: OnnxServer
     log_dir: Path
     model_dir: Path
-    uvicorn: uvicorn.Server
+    http_server: uvicorn.Server
     thread: threading.Thread
 
     def client(self) -> httpx.Client:
@@ -111,6 +111,6 @@ def start_server(tmp_path: Path, champion: bytes, *, admin_token: str | None = A
 
 def stop_server(server: RunningServer) -> None:
     """Shut down as on SIGTERM: lifespan shutdown (inference logs flushed), then join."""
-    server.uvicorn.should_exit = True
+    server.http_server.should_exit = True
     server.thread.join(timeout=10)
     assert not server.thread.is_alive(), f"{server.url} did not stop within 10 s"

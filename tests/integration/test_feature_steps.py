@@ -12,6 +12,8 @@ from steps.features import TrainingFeatures
 from tests.helpers.cli import REPO_ROOT, mlops_kit, run_python
 from tests.helpers.rendering import render
 
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("feast")
 
 ACTIONS = str(REPO_ROOT / "tests" / "helpers" / "feature_steps_actions.py")

@@ -5,12 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.helpers.onnx_models import logistic_model
 from tests.helpers.onnx_server import WEIGHTS, start_server, stop_server
-
-pytestmark = pytest.mark.slow
 
 CHALLENGER = logistic_model([-weight for weight in WEIGHTS])
 
