@@ -181,6 +181,32 @@ def _walk_the_runbooks(operator: Operator, champion: str) -> None:
     assert operator.serving_versions() == {champion}
     operator.phase("deploy")
 
+    # A drift alert: served traffic moved; the runbook's check says so without retraining
+    # and exports the series.
+    operator.send(2000, seed=11)
+    drift = operator.runbook("drift-alert", 0)
+    assert f"{MODEL} v{champion}: drift gate FAILED" in drift
+    assert "monthly_charges" in drift
+    assert f'model_drift_gate_passed{{model="{MODEL}",version="{champion}"}} 0.0' in drift
+    exported = (operator.project.root / "monitoring" / "metrics" / "drift.prom").read_text()
+    assert f'model_drift_gate_passed{{model="{MODEL}",version="{champion}"}} 0.0' in exported
+    assert "starting the training pipeline" not in drift
+    assert "drift persists" not in drift
+    operator.phase("drift alert")
+
+    # The scheduled check finds the drift persisting and retrains on the bundled sample: the
+    # same data as the champion, so the same model, found in the registry as that version,
+    # which stays champion.
+    second = operator.project.make("monitor")
+    assert "drift persists: starting the training pipeline" in second
+    assert f"registered: {MODEL} v{champion} (semver" in second
+    assert "identical model already registered" in second
+    assert f"champion: v{champion}" in second
+    scheduled = operator.project.make("schedule")  # the local orchestrator runs no schedules
+    assert "0 * * * * cd " in scheduled
+    assert "0 3 * * 1 cd " in scheduled
+    operator.phase("monitoring and retraining")
+
     # A newer version, trained on a smaller sample: registered, not yet champion.
     smoke = operator.project.make("smoke")
     newer = re.search(rf"registered: {MODEL} v(\d+)", smoke)
@@ -231,31 +257,6 @@ def _walk_the_runbooks(operator: Operator, champion: str) -> None:
     assert f'"champion":"{new}"' in operator.runbook("rotate-token", 2).replace(" ", "")
     assert operator.serving_versions() == {new}
     operator.phase("rotate token")
-
-    # A drift alert: served traffic moved; the runbook's check says so without retraining
-    # and exports the series.
-    operator.send(2000, seed=11)
-    drift = operator.runbook("drift-alert", 0)
-    assert f"{MODEL} v{new}: drift gate FAILED" in drift
-    assert "monthly_charges" in drift
-    assert f'model_drift_gate_passed{{model="{MODEL}",version="{new}"}} 0.0' in drift
-    exported = (operator.project.root / "monitoring" / "metrics" / "drift.prom").read_text()
-    assert f'model_drift_gate_passed{{model="{MODEL}",version="{new}"}} 0.0' in exported
-    assert "starting the training pipeline" not in drift
-    assert "drift persists" not in drift
-    operator.phase("drift alert")
-
-    # The scheduled check finds the drift persisting and retrains on the bundled sample: the
-    # same data as the first champion, so the same model, found in the registry as that version.
-    second = operator.project.make("monitor")
-    assert "drift persists: starting the training pipeline" in second
-    assert f"registered: {MODEL} v{champion} (semver" in second
-    assert "identical model already registered" in second
-    assert f"champion: v{champion}" in second
-    scheduled = operator.project.make("schedule")  # the local orchestrator runs no schedules
-    assert "0 * * * * cd " in scheduled
-    assert "0 3 * * 1 cd " in scheduled
-    operator.phase("monitoring and retraining")
 
     # Kubernetes: the recipe validates here with the variables set, and nothing changes.
     dry_run = operator.runbook("kubernetes", 0, **CLUSTER_PLACEHOLDERS)
