@@ -16,7 +16,7 @@ import secrets
 import shutil
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 from uuid import UUID
 
 from zenml.config.global_config import GlobalConfiguration
@@ -141,6 +141,7 @@ class OnnxModelDeployer(BaseModelDeployer):
                 timeout,
             )
         model_dir = os.path.join(self.runtime_path, config.model_name)
+        config.deployer_id = str(self.id)
         config.root_runtime_path = self.runtime_path
         config.host = self.config.host
         config.port = self.config.port if self.config.port is not None else _free_port(config.host)
@@ -160,6 +161,66 @@ class OnnxModelDeployer(BaseModelDeployer):
         return super().deploy_model(
             config, service_type, replace, continuous_deployment_mode, timeout
         )
+
+    def find_model_server(
+        self,
+        config: dict[str, Any] | None = None,
+        running: bool | None = None,
+        service_uuid: UUID | None = None,
+        pipeline_name: str | None = None,
+        pipeline_step_name: str | None = None,
+        service_name: str | None = None,
+        model_name: str | None = None,
+        model_version: str | None = None,
+        service_type: ServiceType | None = None,
+        type: str | None = None,
+        flavor: str | None = None,
+        pipeline_run_id: str | None = None,
+    ) -> list[BaseService]:
+        """ZenML's search, narrowed to this deployer's own servers (of ``model_name``).
+
+        ZenML lists the services of every deployer in the store, and narrows by
+        model only when a ZenML model of that name exists (ours live in the
+        MLflow registry): a second ``onnx`` deployer would otherwise take the
+        first one's server for its own and roll out on it.
+        """
+        services = super().find_model_server(
+            config=config,
+            running=running,
+            service_uuid=service_uuid,
+            pipeline_name=pipeline_name,
+            pipeline_step_name=pipeline_step_name,
+            service_name=service_name,
+            model_name=model_name,
+            model_version=model_version,
+            service_type=service_type,
+            type=type,
+            flavor=flavor,
+            pipeline_run_id=pipeline_run_id,
+        )
+        return [
+            service
+            for service in services
+            if self.owns(service)
+            and (not model_name or getattr(service.config, "model_name", None) == model_name)
+        ]
+
+    def owns(self, service: BaseService) -> bool:
+        """Whether this deployer component started ``service``.
+
+        Servers deployed before services recorded their deployer are matched by
+        what identified the deployer then: the local runtime folder (named by
+        the deployer's id) or the cluster settings copied from it.
+        """
+        config = service.config
+        recorded = getattr(config, "deployer_id", None)
+        if recorded is not None:
+            return bool(recorded == str(self.id))
+        if isinstance(config, OnnxServerServiceConfig):
+            return config.root_runtime_path == self.runtime_path
+        if isinstance(config, KubernetesOnnxServiceConfig):
+            return config.serving == self.config.kubernetes
+        return False
 
     def perform_deploy_model(
         self, id: UUID, config: ServiceConfig, timeout: int = START_TIMEOUT_SECONDS
@@ -260,6 +321,7 @@ class OnnxModelDeployer(BaseModelDeployer):
         champion = ModelVariant(version=config.model_version, model_uri=uri,
                                 sha256=config.model_sha256)  # fmt: skip
         return KubernetesOnnxServiceConfig(
+            deployer_id=str(self.id),
             model_name=config.model_name,
             model_version=config.model_version,
             pipeline_name=config.pipeline_name,

@@ -35,6 +35,9 @@ class OnnxServerServiceConfig(LocalDaemonServiceConfig):
     host: str = "127.0.0.1"
     port: int | None = None
     server_settings: dict[str, Any] = {}
+    # The id of the model deployer component that started it: ZenML's store lists every deployer's
+    # services, and a deployer must find only its own.
+    deployer_id: str | None = None
 
 
 class OnnxServerService(LocalDaemonService, BaseDeploymentService):

@@ -16,11 +16,12 @@ import pytest
 
 from tests.helpers.cli import REPO_ROOT, mlops_kit, run_python
 from tests.helpers.onnx_models import logistic_model
-from tests.helpers.onnx_server import WEIGHTS
+from tests.helpers.onnx_server import WEIGHTS, free_port
 
 pytestmark = pytest.mark.slow
 
 ACTIONS = str(REPO_ROOT / "tests" / "helpers" / "deployer_actions.py")
+TWO_DEPLOYERS = REPO_ROOT / "tests" / "helpers" / "two_deployers.py"
 
 
 def act(*args: str) -> dict[str, Any]:
@@ -87,3 +88,26 @@ def test_given_the_local_stack_when_a_model_is_deployed_then_it_serves_survives_
             httpx.get(deployed["url"].split("/v2/")[0] + "/v2/health/live", timeout=2)
     finally:
         assert act("delete") == {"remaining": 0}
+
+
+def test_given_two_onnx_deployers_when_each_deploys_then_each_finds_and_serves_only_its_own(
+    tmp_path: Path,
+) -> None:
+    mlops_kit("stack", "apply", "stacks/local.yaml")
+    model = tmp_path / "champion.onnx"
+    model.write_bytes(logistic_model(WEIGHTS))
+    port = free_port()
+
+    record = json.loads(
+        run_python(str(TWO_DEPLOYERS), str(model), str(port)).stdout.strip().splitlines()[-1]
+    )
+
+    first, second = record["first"], record["second"]
+    assert record["second_finds_before_deploying"] == [], "the first deployer's server was taken"
+    assert second["uuid"] != first["uuid"]
+    assert second["url"].startswith(f"http://127.0.0.1:{port}/"), second["url"]
+    assert first["url"] != second["url"]
+    assert (first["status_code"], second["status_code"]) == (200, 200)
+    assert record["second_finds"] == [second["uuid"]]
+    assert record["first_finds"] == [first["uuid"]]
+    assert record["left"] == 0

@@ -42,6 +42,7 @@ class KubernetesOnnxServiceConfig(ServiceConfig):
 
     plan: ServingPlan
     serving: KubernetesServingConfig = Field(description="Copied from the deployer at deploy time.")
+    deployer_id: str | None = Field(default=None, description="The deployer that deployed it.")
 
 
 class KubernetesOnnxService(BaseDeploymentService):
