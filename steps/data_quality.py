@@ -33,5 +33,5 @@ def data_quality_gate(
     )
     if not result.success:
         save_artifact(report, name="data_quality_report_failed")
-    enforce(result)
+    enforce(result, suite_location="parameters.data_quality in configs/training.yaml")
     return report

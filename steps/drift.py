@@ -35,16 +35,8 @@ def drift_gate(
             f"flavor (found {type(validator).__name__ if validator else 'none'}); add it with "
             "`mlops-kit stack apply stacks/local.yaml`"
         )
-    numerical = [
-        column for column in feature_columns
-        if column in reference and pd.api.types.is_numeric_dtype(reference[column])
-    ]  # fmt: skip
-    roles = ColumnRoles(
-        numerical_columns=numerical,
-        categorical_columns=[column for column in feature_columns if column not in numerical],
-        id_columns=list(id_columns or []),
-        timestamp_column=timestamp_column,
-    )
+    # Numbers are tested as numerical; strings, categories and bools as categorical.
+    roles = ColumnRoles.from_frame(reference, feature_columns, id_columns, timestamp_column)
     # Targets and other bookkeeping columns are not model inputs: compare inputs only.
     kept = [*feature_columns, *roles.id_columns, *([timestamp_column] if timestamp_column else [])]
     reference = reference[[column for column in kept if column in reference]]

@@ -42,6 +42,11 @@ class DriftGateConfig(BaseModel):
     timestamp_column: str | None = Field(
         default=None, description="Allowed in the frames; never checked, never reported"
     )
+    datetime_columns: list[str] = Field(
+        default_factory=list,
+        description="Date and time features: allowed in the frames, never checked (held-out rows "
+        "are the newest, so their times always differ from the training rows')",
+    )
     columns: dict[str, ColumnDriftTest] = Field(
         default_factory=dict, description="Per-column overrides of method and threshold"
     )
@@ -56,6 +61,11 @@ class DriftGateConfig(BaseModel):
         default=100_000,
         gt=0,
         description="Sample both frames down to this many rows before testing; None = all rows",
+    )
+    report_sample_rows: int = Field(
+        default=5_000,
+        gt=0,
+        description="Rows drawn from each frame for the HTML report; the verdict uses sample_rows",
     )
     random_state: int = 0
 
@@ -96,8 +106,12 @@ class DriftGateConfig(BaseModel):
 
     @property
     def untested_columns(self) -> list[str]:
-        """Columns the frames may carry that are never checked: ids and the timestamp."""
-        return [*self.id_columns, *([self.timestamp_column] if self.timestamp_column else [])]
+        """Columns the frames may carry that are never checked: ids, dates and the timestamp."""
+        return [
+            *self.id_columns,
+            *self.datetime_columns,
+            *([self.timestamp_column] if self.timestamp_column else []),
+        ]
 
     def column_type(self, column: str) -> ColumnType:
         """Whether a declared column is tested as numerical or categorical."""

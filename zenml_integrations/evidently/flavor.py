@@ -41,6 +41,12 @@ class EvidentlyDriftGateConfig(BaseDataValidatorConfig):
     sample_rows: int | None = Field(
         default=100_000, ge=1, description="Rows sampled from each frame before testing."
     )
+    report_sample_rows: int = Field(
+        default=5_000,
+        ge=1,
+        description="Rows drawn from each frame for the HTML report (the verdict uses "
+        "sample_rows): the report's cost grows with rows, its reading does not.",
+    )
     random_state: int = 0
 
 

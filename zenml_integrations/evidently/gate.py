@@ -20,7 +20,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from zenml_integrations.evidently.config import ColumnType, DriftGateConfig
 
-REPORT_SAMPLE_ROWS = 20_000
+# Values that a bool column may arrive as from served traffic (JSON, BYTES tensors, CSV).
+_TRUE_LABELS = frozenset({"true", "1", "1.0", "yes"})
+_FALSE_LABELS = frozenset({"false", "0", "0.0", "no"})
 
 
 class ColumnDrift(BaseModel):
@@ -37,6 +39,54 @@ class ColumnDrift(BaseModel):
     score: float = Field(description="A p-value or a distance, depending on the method")
     threshold: float
     drifted: bool = Field(description="Evidently's drift test for the column did not pass")
+
+
+class FeatureKinds(BaseModel):
+    """How the drift gate tests each feature column, judged from its values."""
+
+    model_config = ConfigDict(frozen=True)
+
+    numerical: list[str] = []
+    categorical: list[str] = Field(
+        default=[], description="Strings, pandas categories, bools and mixed values"
+    )
+    datetime: list[str] = Field(default=[], description="Dates and times: never tested")
+
+
+def feature_kinds(frame: pd.DataFrame, columns: list[str]) -> FeatureKinds:
+    """Split ``columns`` of ``frame`` into numerical, categorical and datetime, in order.
+
+    Bools are categorical (a drift test on 0/1 as numbers is not meaningful),
+    and so is anything that is not plainly numbers or dates; an object column
+    holding only numbers (and missing values) is numerical. Columns absent
+    from the frame are listed as numerical, so the gate reports them missing.
+    """
+    kinds: dict[str, list[str]] = {"numerical": [], "categorical": [], "datetime": []}
+    for column in columns:
+        kinds[_kind(frame[column]) if column in frame else "numerical"].append(column)
+    return FeatureKinds(**kinds)
+
+
+def _kind(series: pd.Series) -> str:
+    types = pd.api.types
+    dtype = series.dtype
+    if types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+        return "categorical"
+    if types.is_datetime64_any_dtype(dtype) or types.is_timedelta64_dtype(dtype):
+        return "datetime"
+    if types.is_numeric_dtype(dtype):
+        return "numerical"
+    if types.is_object_dtype(dtype):
+        inferred = types.infer_dtype(series, skipna=True)
+        if inferred in _NUMERIC_INFERRED:
+            return "numerical"
+        if inferred in ("datetime", "datetime64", "date", "timedelta"):
+            return "datetime"
+    return "categorical"
+
+
+# pandas.api.types.infer_dtype's names for object columns that hold only numbers.
+_NUMERIC_INFERRED = frozenset({"integer", "floating", "mixed-integer-float", "decimal"})
 
 
 class DriftVerdict(BaseModel):
@@ -106,7 +156,9 @@ def drift_report_html(
 ) -> str:
     """Evidently's ``DataDriftPreset`` over the same columns and methods, as one HTML page.
 
-    Drawn from up to ``REPORT_SAMPLE_ROWS`` rows of each frame.
+    Drawn from up to ``config.report_sample_rows`` rows of each frame: the
+    report's cost grows with its rows, and people read distributions, not
+    p-values to the fourth digit. The verdict stays on ``config.sample_rows``.
 
     When the frames break the schema there is nothing to compare, so the page
     lists the schema errors instead.
@@ -129,9 +181,7 @@ def drift_report_html(
         per_column_method={c: t.method for c, t in tests.items() if t.method is not None},
         per_column_threshold={c: t.threshold for c, t in tests.items() if t.threshold is not None},
     )
-    # People read distributions, not p-values to the fourth digit: a sample keeps
-    # the page small and the step quick; the verdict always uses config.sample_rows.
-    rows = min(config.sample_rows or REPORT_SAMPLE_ROWS, REPORT_SAMPLE_ROWS)
+    rows = min(config.sample_rows or config.report_sample_rows, config.report_sample_rows)
     sampled = config.model_copy(update={"sample_rows": rows})
     snapshot = Report([preset], include_tests=True).run(*_datasets(reference, current, sampled))
     return str(snapshot.get_html_str(as_iframe=False))
@@ -235,32 +285,86 @@ def _frame_errors(name: str, frame: pd.DataFrame, config: DriftGateConfig) -> li
             continue
         series = frame[column]
         column_type = config.column_type(column)
-        if not _dtype_fits(series.dtype, column_type):
-            errors.append(f"{name} {column_type} column {column!r} has dtype {series.dtype}")
+        if not _dtype_fits(series, column_type):
+            errors.append(
+                f"{name} {column_type} column {column!r} has dtype {series.dtype}"
+                + (
+                    " (declare bool columns as categorical)"
+                    if pd.api.types.is_bool_dtype(series.dtype)
+                    else ""
+                )
+            )
         elif len(frame) and not _has_values(series, column_type):
             errors.append(f"{name} column {column!r} has no values, only nulls")
     return errors
 
 
-def _dtype_fits(dtype: Any, column_type: ColumnType) -> bool:
-    types = pd.api.types
-    if types.is_bool_dtype(dtype):  # pandas calls bool numeric; a drift test on 0/1 is not
-        return column_type == "categorical"
+def _dtype_fits(series: pd.Series, column_type: ColumnType) -> bool:
+    """Numerical columns hold numbers (an object column of numbers and nulls too).
+
+    Categorical ones hold anything but dates and fractional numbers: whole
+    floats are codes that pandas widened to hold a missing value.
+    """
+    kind = _kind(series)
     if column_type == "numerical":
-        return bool(types.is_numeric_dtype(dtype))
-    return bool(
-        isinstance(dtype, pd.CategoricalDtype)
-        or types.is_object_dtype(dtype)
-        or types.is_string_dtype(dtype)
-        or types.is_integer_dtype(dtype)
-    )
+        return kind == "numerical"
+    if pd.api.types.is_float_dtype(series.dtype):
+        values = _numbers(series)
+        finite = values[np.isfinite(values)]
+        return bool(np.array_equal(finite, np.round(finite)))
+    return kind != "datetime"
 
 
 def _has_values(series: pd.Series, column_type: ColumnType) -> bool:
     # Evidently drops nulls and infinities before testing and raises on what is left empty.
     if column_type == "numerical":
-        return bool(np.isfinite(series.to_numpy(dtype=float, na_value=np.nan)).any())
+        return bool(np.isfinite(_numbers(series)).any())
     return bool(series.notna().any())
+
+
+def _numbers(series: pd.Series) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """A numerical column as float64, missing values (None, NaN, pd.NA) as NaN."""
+    if pd.api.types.is_object_dtype(series.dtype):
+        series = pd.to_numeric(series, errors="coerce")
+    return series.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _labels(series: pd.Series, as_bool: bool) -> pd.Series:
+    """A categorical column as strings, missing values as None, equal values equal.
+
+    The two frames may carry one column in different types: a bool in the
+    training table may arrive from served traffic as "true", 1 or None, a code
+    as 3 or 3.0. Without one spelling, Evidently would count ``True`` and
+    ``"True"`` as two categories and report drift that is not there.
+    """
+    values = series.astype(object)
+    present = values.notna().to_numpy()
+    labels = np.full(len(values), None, dtype=object)
+    kept = values.to_numpy()[present]
+    if as_bool:
+        labels[present] = [_bool_label(value) for value in kept]
+    elif pd.api.types.infer_dtype(kept, skipna=True) == "string":
+        labels[present] = kept
+    else:
+        labels[present] = [_label(value) for value in kept]
+    return pd.Series(labels, index=series.index, name=series.name, dtype=object)
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _bool_label(value: Any) -> str:
+    text = _label(value).lower()
+    if text in _TRUE_LABELS:
+        return "True"
+    if text in _FALSE_LABELS:
+        return "False"
+    return str(value)  # kept as seen: a value that is no bool is a category of its own
 
 
 def _datasets(
@@ -279,18 +383,34 @@ def _datasets(
         unknown_columns=[],
         list_columns=[],
     )
+    # A bool column of the training reference is read as a bool on both sides.
+    booleans = {
+        column
+        for column in config.categorical_columns
+        if pd.api.types.is_bool_dtype(reference[column].dtype)
+        or pd.api.types.infer_dtype(reference[column], skipna=True) == "boolean"
+    }
     return (
-        Dataset.from_pandas(_sample(current, config), data_definition=definition),
-        Dataset.from_pandas(_sample(reference, config), data_definition=definition),
+        Dataset.from_pandas(_sample(current, config, booleans), data_definition=definition),
+        Dataset.from_pandas(_sample(reference, config, booleans), data_definition=definition),
     )
 
 
-def _sample(frame: pd.DataFrame, config: DriftGateConfig) -> pd.DataFrame:
+def _sample(frame: pd.DataFrame, config: DriftGateConfig, booleans: set[str]) -> pd.DataFrame:
+    """The checked columns of up to ``sample_rows`` rows, in the types Evidently tests."""
     features = frame[config.feature_columns]
-    if config.sample_rows is None or len(features) <= config.sample_rows:
-        return features
-    # Back in row order, so the report's over-the-index plots keep their meaning.
-    return features.sample(n=config.sample_rows, random_state=config.random_state).sort_index()
+    if config.sample_rows is not None and len(features) > config.sample_rows:
+        # Back in row order, so the report's over-the-index plots keep their meaning.
+        features = features.sample(n=config.sample_rows, random_state=config.random_state)
+        features = features.sort_index()
+    columns = {
+        **{column: _numbers(features[column]) for column in config.numerical_columns},
+        **{
+            column: _labels(features[column], column in booleans).to_numpy()
+            for column in config.categorical_columns
+        },
+    }
+    return pd.DataFrame(columns, index=features.index)[config.feature_columns]
 
 
 def _column_drifts(results: dict[str, Any], config: DriftGateConfig) -> list[ColumnDrift]:

@@ -11,7 +11,12 @@ from zenml.data_validators import BaseDataValidator
 from zenml_integrations.catalog import kit_requirement
 from zenml_integrations.evidently.config import DriftGateConfig
 from zenml_integrations.evidently.flavor import EvidentlyDriftGateConfig, EvidentlyDriftGateFlavor
-from zenml_integrations.evidently.gate import DriftVerdict, check_drift, drift_report_html
+from zenml_integrations.evidently.gate import (
+    DriftVerdict,
+    check_drift,
+    drift_report_html,
+    feature_kinds,
+)
 
 
 class ColumnRoles(BaseModel):
@@ -23,6 +28,29 @@ class ColumnRoles(BaseModel):
     categorical_columns: list[str] = []
     id_columns: list[str] = []
     timestamp_column: str | None = None
+    datetime_columns: list[str] = []
+
+    @classmethod
+    def from_frame(
+        cls,
+        reference: pd.DataFrame,
+        feature_columns: list[str],
+        id_columns: list[str] | None = None,
+        timestamp_column: str | None = None,
+    ) -> ColumnRoles:
+        """Roles judged from the reference frame's values.
+
+        Numbers are numerical; strings, categories and bools categorical; dates
+        and times are kept in the frames but never tested.
+        """
+        kinds = feature_kinds(reference, feature_columns)
+        return cls(
+            numerical_columns=kinds.numerical,
+            categorical_columns=kinds.categorical,
+            datetime_columns=kinds.datetime,
+            id_columns=list(id_columns or []),
+            timestamp_column=timestamp_column,
+        )
 
 
 class EvidentlyDriftGate(BaseDataValidator):
@@ -54,6 +82,7 @@ class EvidentlyDriftGate(BaseDataValidator):
             categorical_threshold=policy.categorical_threshold,
             max_drift_share=policy.max_drift_share,
             sample_rows=policy.sample_rows,
+            report_sample_rows=policy.report_sample_rows,
             random_state=policy.random_state,
         )
 

@@ -18,6 +18,9 @@ from zenml_integrations.great_expectations.suite import (
 if TYPE_CHECKING:
     import pandas as pd
 
+# Each expectation carries its place in the suite, so outcomes keep the suite's order.
+_SUITE_INDEX = "zenml_mlops_kit_suite_index"
+
 
 def validate_frame(frame: pd.DataFrame, suite: DataQualitySuite) -> DataQualityResult:
     """Evaluate every expectation of the suite on the whole frame.
@@ -42,37 +45,44 @@ def validate_frame(frame: pd.DataFrame, suite: DataQualitySuite) -> DataQualityR
         batch_parameters={"dataframe": frame}
     )
     validation = batch.validate(gx_suite)
-    outcomes = []
+    outcomes: dict[int, ExpectationOutcome] = {}
     for result in validation.results:
         config = result.expectation_config
         if config is None:  # GX attaches the configuration to every result it returns
             raise DataQualitySuiteError("GX returned a result without its expectation")
-        outcomes.append(
-            ExpectationOutcome(
-                type=config.type,
-                arguments={key: value for key, value in config.kwargs.items() if key != "batch_id"},
-                success=bool(result.success),
-                unexpected_count=result.result.get("unexpected_count"),
-                unexpected_percent=result.result.get("unexpected_percent"),
-                observed_value=_plain(result.result.get("observed_value")),
-            )
+        # GX returns results grouped by domain, not in suite order: put them back.
+        outcomes[int((config.meta or {})[_SUITE_INDEX])] = ExpectationOutcome(
+            type=config.type,
+            arguments={key: value for key, value in config.kwargs.items() if key != "batch_id"},
+            success=bool(result.success),
+            unexpected_count=result.result.get("unexpected_count"),
+            unexpected_percent=result.result.get("unexpected_percent"),
+            unexpected_values=[
+                _plain(value) for value in result.result.get("partial_unexpected_list") or []
+            ],
+            observed_value=_plain(result.result.get("observed_value")),
+            error=_error_message(result.exception_info),
         )
     return DataQualityResult(
         suite_name=suite.name,
         success=bool(validation.success),
         row_count=len(frame),
-        outcomes=outcomes,
+        outcomes=[outcomes[index] for index in sorted(outcomes)],
     )
 
 
-def enforce(result: DataQualityResult) -> None:
+def enforce(result: DataQualityResult, suite_location: str | None = None) -> None:
     """Stop the pipeline when the data failed its suite.
+
+    Args:
+        result: the gate's verdict.
+        suite_location: where the user edits the suite, named in the message.
 
     Raises:
         DataQualityGateFailed: listing each failed expectation.
     """
     if not result.success:
-        raise DataQualityGateFailed(result)
+        raise DataQualityGateFailed(result, suite_location)
 
 
 def render_html(result: DataQualityResult) -> str:
@@ -107,7 +117,9 @@ def _to_gx_expectation(index: int, type_name: str, kwargs: dict[str, Any]) -> An
     )
 
     try:
-        return ExpectationConfiguration(type=type_name, kwargs=dict(kwargs)).to_domain_obj()
+        return ExpectationConfiguration(
+            type=type_name, kwargs=dict(kwargs), meta={_SUITE_INDEX: index}
+        ).to_domain_obj()
     except ExpectationNotFoundError as error:
         raise DataQualitySuiteError(
             f"expectations[{index}]: GX has no expectation {type_name!r}"
@@ -117,6 +129,26 @@ def _to_gx_expectation(index: int, type_name: str, kwargs: dict[str, Any]) -> An
         raise DataQualitySuiteError(
             f"expectations[{index}] ({type_name}): invalid arguments {kwargs}: {reason}"
         ) from error
+
+
+def _error_message(exception_info: Any) -> str | None:
+    """GX's reason for not evaluating an expectation, e.g. a range on a string column.
+
+    GX reports it either flat (``{"raised_exception": ..., "exception_message": ...}``)
+    or keyed by the metric that raised; the first message is the cause.
+    """
+    if not isinstance(exception_info, dict):
+        return None
+    infos = [exception_info, *(v for v in exception_info.values() if isinstance(v, dict))]
+    for info in infos:
+        if info.get("raised_exception") and info.get("exception_message"):
+            message = " ".join(str(info["exception_message"]).split())
+            # Some messages quote the whole column (e.g. 'Could not convert string ...').
+            return message if len(message) <= _MAX_ERROR else message[: _MAX_ERROR - 3] + "..."
+    return None
+
+
+_MAX_ERROR = 200
 
 
 def _plain(value: Any) -> Any:

@@ -8,7 +8,12 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 from zenml_integrations.evidently.config import ColumnDriftTest, DriftGateConfig
-from zenml_integrations.evidently.gate import DriftVerdict, check_drift, drift_report_html
+from zenml_integrations.evidently.gate import (
+    DriftVerdict,
+    check_drift,
+    drift_report_html,
+    feature_kinds,
+)
 from zenml_integrations.evidently.summary import verdict_html, with_verdict
 
 ROWS = 5_000
@@ -188,7 +193,12 @@ def test_given_empty_current_frame_when_checked_then_fails_closed() -> None:
         ("income", np.nan, "reference column 'income' has no values, only nulls"),
         ("income", np.inf, "reference column 'income' has no values, only nulls"),
         ("plan", None, "reference column 'plan' has no values, only nulls"),
-        ("income", True, "reference numerical column 'income' has dtype bool"),
+        (
+            "income",
+            True,
+            "reference numerical column 'income' has dtype bool "
+            "(declare bool columns as categorical)",
+        ),
     ],
 )
 def test_given_a_column_evidently_cannot_test_when_checked_then_fails_instead_of_raising(
@@ -305,3 +315,148 @@ def test_given_schema_errors_when_summarized_then_each_error_is_listed_escaped()
 
     assert "Drift gate failed" in section
     assert "<li>current has undeclared column &#x27;&lt;b&gt;&#x27;</li>" in section
+
+
+def make_loans(seed: int, rows: int = 3_000, shifted: bool = False) -> pd.DataFrame:
+    """A loans table as users have them: strings, a pandas category, a bool, dates, NaN."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "loan_id": [f"L-{index}" for index in range(rows)],
+            "amount": rng.lognormal(9, 0.6, rows),
+            "rate": rng.uniform(0.02, 0.2, rows),
+            # "E" is rare: about 1 % of rows.
+            "grade": rng.choice(
+                ["A", "B", "C", "D", "E"],
+                rows,
+                p=[0.1, 0.15, 0.25, 0.49, 0.01] if shifted else [0.3, 0.3, 0.2, 0.19, 0.01],
+            ).astype(object),
+            "purpose": pd.Categorical(rng.choice(["car", "home", "other"], rows)),
+            "state": pd.array(rng.choice(["CA", "NY", "TX"], rows), dtype="string"),
+            "has_cosigner": rng.random(rows) < (0.7 if shifted else 0.2),
+            "opened": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 900, rows), "D"),
+        }
+    )
+    gaps = rng.random((rows, 3)) < 0.06
+    frame.loc[gaps[:, 0], "amount"] = np.nan
+    frame.loc[gaps[:, 1], "grade"] = None
+    frame.loc[gaps[:, 2], "state"] = pd.NA
+    return frame
+
+
+LOAN_FEATURES = ["amount", "rate", "grade", "purpose", "state", "has_cosigner", "opened"]
+
+
+def loans_config(reference: pd.DataFrame, **overrides: object) -> DriftGateConfig:
+    kinds = feature_kinds(reference, LOAN_FEATURES)
+    fields: dict[str, object] = {
+        "numerical_columns": kinds.numerical,
+        "categorical_columns": kinds.categorical,
+        "datetime_columns": kinds.datetime,
+        "id_columns": ["loan_id"],
+    }
+    return DriftGateConfig.model_validate({**fields, **overrides})
+
+
+def test_given_strings_categories_bools_and_dates_when_kinds_judged_then_each_has_its_kind() -> (
+    None
+):
+    kinds = feature_kinds(make_loans(seed=1), [*LOAN_FEATURES, "absent"])
+
+    assert kinds.numerical == ["amount", "rate", "absent"]
+    assert kinds.categorical == ["grade", "purpose", "state", "has_cosigner"]
+    assert kinds.datetime == ["opened"]
+
+
+def test_given_a_loans_table_with_nans_when_checked_then_categorical_methods_and_no_drift() -> None:
+    verdict = check_drift(make_loans(seed=1), make_loans(seed=2), loans_config(make_loans(1)))
+
+    assert verdict.schema_errors == []
+    assert verdict.passed, verdict.reason
+    methods = {column.column: column.method for column in verdict.columns}
+    assert list(methods) == ["amount", "rate", "grade", "purpose", "state", "has_cosigner"]
+    for column in ("grade", "purpose", "state", "has_cosigner"):
+        # Evidently's categorical defaults: chi-square or Z-test up to 1,000 rows, then JS.
+        assert methods[column] == "Jensen-Shannon distance", methods
+    assert methods["amount"] == "Wasserstein distance (normed)"
+
+
+def test_given_shifted_grades_and_cosigners_when_checked_then_exactly_those_drift() -> None:
+    reference = make_loans(seed=1)
+
+    verdict = check_drift(reference, make_loans(seed=2, shifted=True), loans_config(reference))
+
+    assert [column.column for column in verdict.drifted_columns] == ["grade", "has_cosigner"]
+    assert not verdict.passed
+
+
+def test_given_a_configured_categorical_method_when_checked_then_bools_and_strings_use_it() -> None:
+    reference = make_loans(seed=1)
+
+    verdict = check_drift(
+        reference, make_loans(seed=2), loans_config(reference, categorical_method="psi")
+    )
+
+    assert {c.method for c in verdict.columns if c.column_type == "categorical"} == {"psi"}
+    assert verdict.passed, verdict.reason
+
+
+def test_given_served_traffic_with_bools_as_text_numbers_as_objects_and_nones_then_no_drift() -> (
+    None
+):
+    """Inference logs carry what requests sent: "true"/1/None for a bool, numbers with
+    None in object columns, plain strings for a category and an unseen level."""
+    reference = make_loans(seed=1)
+    served = make_loans(seed=2).drop(columns=["loan_id", "opened"])
+    rng = np.random.default_rng(3)
+    spelled = served["has_cosigner"].map({True: "true", False: "false"}).astype(object)
+    spelled[rng.random(len(served)) < 0.2] = served["has_cosigner"].astype(int)
+    spelled[rng.random(len(served)) < 0.05] = None
+    served["has_cosigner"] = spelled
+    served["amount"] = served["amount"].astype(object).where(served["amount"].notna(), None)
+    served["purpose"] = served["purpose"].astype(str)
+    served.loc[served.index[:5], "grade"] = "G"  # a level training never saw, and rare
+    served["state"] = served["state"].astype(object)
+
+    verdict = check_drift(reference, served, loans_config(reference))
+
+    assert verdict.schema_errors == []
+    assert verdict.passed, verdict.reason
+    assert verdict.drifted_columns == []
+
+
+def test_given_bool_training_column_and_served_text_that_flipped_then_drift_is_found() -> None:
+    reference = make_loans(seed=1)
+    served = make_loans(seed=2).drop(columns=["loan_id", "opened"])
+    served["has_cosigner"] = np.where(served["has_cosigner"], "false", "true").astype(object)
+
+    verdict = check_drift(reference, served, loans_config(reference))
+
+    assert [column.column for column in verdict.drifted_columns] == ["has_cosigner"]
+
+
+def test_given_float_codes_with_nan_as_categories_when_checked_then_tested_as_whole_codes() -> None:
+    config = DriftGateConfig(categorical_columns=["tier"])
+    reference = pd.DataFrame({"tier": np.arange(600) % 3})
+    current = pd.DataFrame({"tier": (np.arange(600) % 3).astype(float)})
+    current.loc[::50, "tier"] = np.nan
+
+    verdict = check_drift(reference, current, config)
+
+    assert verdict.schema_errors == []
+    assert verdict.passed, verdict.reason
+
+
+def test_given_many_rows_when_report_rendered_then_drawn_from_report_sample_rows_per_side() -> None:
+    reference = pd.DataFrame({"plan": ["basic"] * 9_876})
+    current = pd.DataFrame({"plan": ["basic"] * 8_765})
+    config = DriftGateConfig(categorical_columns=["plan"], report_sample_rows=4_321)
+
+    page = drift_report_html(reference, current, config)
+    verdict = check_drift(reference, current, config)
+
+    # The distribution plots count the rows drawn; the verdict still sees every row.
+    assert '"y": [4321]' in page
+    assert '"y": [9876]' not in page
+    assert '"y": [8765]' not in page
+    assert (verdict.reference_rows, verdict.current_rows) == (9_876, 8_765)

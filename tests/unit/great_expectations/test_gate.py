@@ -170,3 +170,99 @@ def test_given_outcome_without_column_when_summarised_then_only_type_and_observa
     )
 
     assert outcome.summary() == "expect_table_row_count_to_be_between: observed 3"
+
+
+def loans_frame(rows: int = 400) -> pd.DataFrame:
+    """A users' table: string ids and target, a category, a bool, missing values."""
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(
+        {
+            "loan_id": [f"L-{1000 + index}" for index in range(rows)],
+            "grade": pd.Categorical(
+                rng.choice(["A", "B", "C", "E"], rows, p=[0.4, 0.4, 0.19, 0.01])
+            ),
+            "state": pd.array(rng.choice(["CA", "NY", "TX"], rows), dtype="string"),
+            "has_cosigner": rng.random(rows) < 0.3,
+            "amount": rng.lognormal(9, 0.5, rows),
+            "defaulted": rng.choice(["yes", "no"], rows).astype(object),
+        }
+    )
+    frame.loc[rng.random(rows) < 0.05, "amount"] = np.nan
+    frame.loc[rng.random(rows) < 0.05, "state"] = pd.NA
+    return frame
+
+
+@pytest.fixture(scope="module")
+def loans_result(gx_environment: None) -> DataQualityResult:
+    return validate_frame(
+        loans_frame(),
+        suite(
+            ("expect_column_values_to_not_be_null", {"column": "defaulted"}),
+            # The template's binary-target default, met by a yes/no target.
+            ("expect_column_distinct_values_to_be_in_set",
+             {"column": "defaulted", "value_set": [0, 1]}),
+            ("expect_column_distinct_values_to_be_in_set",
+             {"column": "grade", "value_set": ["A", "B", "C", "D", "E"]}),
+            ("expect_column_values_to_be_in_set",
+             {"column": "has_cosigner", "value_set": [True, False]}),
+            ("expect_column_values_to_not_be_null", {"column": "state"}),
+            ("expect_column_values_to_be_between", {"column": "amount", "min_value": 0}),
+            ("expect_column_values_to_be_between",
+             {"column": "state", "min_value": 0, "max_value": 1}),
+            ("expect_column_values_to_be_unique", {"column": "loan_id"}),
+        ),
+    )  # fmt: skip
+
+
+def test_given_string_target_checked_against_0_1_when_validated_then_one_line_says_why(
+    loans_result: DataQualityResult,
+) -> None:
+    """This used to crash with 'unsupported format string passed to NoneType.__format__'."""
+    target = loans_result.outcomes[1]
+
+    assert not target.success
+    assert target.summary() == (
+        "expect_column_distinct_values_to_be_in_set on 'defaulted': 2 unexpected, "
+        "e.g. 'no', 'yes', the column holds string values while value_set holds number ([0, 1])"
+    )
+    assert "the column holds string values" in render_html(loans_result)
+
+
+def test_given_categories_bools_strings_and_nans_when_validated_then_each_judged(
+    loans_result: DataQualityResult,
+) -> None:
+    outcomes = loans_result.outcomes
+
+    assert [outcome.success for outcome in outcomes] == [
+        True, False, True, True, False, True, False, True
+    ]  # fmt: skip
+    assert outcomes[4].unexpected_count == int(loans_frame()["state"].isna().sum()) > 0
+    assert outcomes[4].summary().startswith("expect_column_values_to_not_be_null on 'state': ")
+    assert loans_result.row_count == 400
+
+
+def test_given_a_range_on_a_string_column_when_validated_then_gx_error_is_the_reason(
+    loans_result: DataQualityResult,
+) -> None:
+    state_range = loans_result.outcomes[6]
+
+    assert state_range.error is not None
+    assert "same type" in state_range.error
+    assert state_range.summary().startswith(
+        "expect_column_values_to_be_between on 'state': could not be evaluated: "
+    )
+
+
+def test_given_failures_on_a_users_table_when_enforced_then_one_message_names_the_fix(
+    loans_result: DataQualityResult,
+) -> None:
+    with pytest.raises(DataQualityGateFailed) as raised:
+        enforce(loans_result, suite_location="parameters.data_quality in configs/training.yaml")
+
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith("data quality gate 'training_data' failed 3/8 expectations: ")
+    assert message.endswith(
+        "Fix the data, or the expectation in the suite "
+        "(parameters.data_quality in configs/training.yaml)"
+    )
