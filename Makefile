@@ -67,7 +67,7 @@ format: setup
 	$(UV) run ruff check --fix .
 	$(UV) run ruff format .
 
-bench-demo: setup ## Time the demo's pipeline run and its cached rerun
+bench-demo: setup ## Time the demo pipeline (first, cached, uncached) and its drift step (bounded vs full report)
 	$(UV) run python benchmarks/demo.py
 
 bench-serve: setup ## Our ONNX server vs mlflow models serve (needs Debian's wrk)

@@ -51,6 +51,10 @@ class MetricsExport(BaseModel):
     )
 
 
+class NotEnoughTraffic(RuntimeError):
+    """Too few rows were served in the window to judge drift; not a fault of the data."""
+
+
 @step(experiment_tracker=True, enable_cache=False)
 def load_served_traffic(
     model_name: str, window: MonitoringWindow
@@ -63,7 +67,7 @@ def load_served_traffic(
     """The busiest version's served inputs in the window, and that version's training reference.
 
     Raises:
-        RuntimeError: when too few rows were served to judge drift.
+        NotEnoughTraffic: when too few rows were served to judge drift.
     """
     log_dir = Path(window.log_dir) if window.log_dir else _deployer_log_dir(model_name)
     until = time.time()
@@ -71,9 +75,11 @@ def load_served_traffic(
     served = busiest(traffic)
     if served is None or len(served.inputs) < window.min_rows:
         rows = 0 if served is None else len(served.inputs)
-        raise RuntimeError(
-            f"only {rows} rows of {model_name} were served in the last {window.hours} h "
-            f"(logs: {log_dir}); at least {window.min_rows} are needed to judge drift"
+        raise NotEnoughTraffic(
+            f"not enough served traffic yet to judge drift: {rows} rows of {model_name} in the "
+            f"last {window.hours:g} h (inference logs: {log_dir}), {window.min_rows} needed. "
+            "Send more requests to the endpoint, or lower parameters.window.min_rows "
+            "(or widen parameters.window.hours) in configs/monitoring.yaml"
         )
     client = MlflowClient()
     features = registered_signature(client, model_name, served.version)["feature_names"]

@@ -11,16 +11,36 @@
 
 The same command runs on any stack; only `zenml stack set` (or
 `make stack STACK=...`) changes where the steps execute.
+
+A failed run ends with one line: the step that failed and its message (what
+was seen, what to change). ZENML_LOGGING_VERBOSITY=DEBUG keeps the tracebacks.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
-import click
-import yaml
-from zenml_integrations.run_config import pipeline_run_config, write_run_config
+# Noise from libraries, not from this project: silenced here, before they load.
+# pydantic, for every step or pipeline parameter named `schema` (ZenML turns the
+# parameters into a model, and BaseModel once had a `schema` method).
+warnings.filterwarnings(
+    "ignore", message=r"Field name .* shadows an attribute", category=UserWarning
+)
+# Python 3.12's sqlite3, used by SQLAlchemy and MLflow for the local stores.
+warnings.filterwarnings(
+    "ignore", message=r"The default (date|datetime|timestamp) (adapter|converter)"
+)
+# scipy's tests divide by empty bins of a category that one frame lacks.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"scipy\.stats")
+
+import click  # noqa: E402
+import yaml  # noqa: E402
+from zenml_integrations.run_config import pipeline_run_config, write_run_config  # noqa: E402
 
 CONFIGS = Path(__file__).parent / "configs"
 ENVIRONMENTS = ("local", "staging", "production")
@@ -176,10 +196,56 @@ def schedule(environment: str) -> None:
 
 
 def launch(pipeline: Any, name: str, environment: str, overrides: dict[str, Any]) -> Any:
-    """Run ``pipeline`` with configs/<name>.yaml, configs/<environment>.yaml and overrides."""
+    """Run ``pipeline`` with configs/<name>.yaml, configs/<environment>.yaml and overrides.
+
+    Raises:
+        PipelineFailed: naming the failed step and its error, when a step failed.
+    """
     config = pipeline_run_config(CONFIGS, name, environment, overrides)
     config.pop("schedules", None)  # applied by `run.py schedule`, not a run setting
-    return pipeline.with_options(config_path=str(write_run_config(config)))()
+    configured = pipeline.with_options(config_path=str(write_run_config(config)))
+    before = newest_run(pipeline.name)
+    try:
+        return configured()
+    except Exception as error:
+        run = newest_run(pipeline.name)
+        failure = (
+            failed_steps(run) if run is not None and run.id != getattr(before, "id", None) else None
+        )
+        if not failure:
+            raise
+        raise PipelineFailed(failure) from error
+
+
+class PipelineFailed(click.ClickException):
+    """A step failed; the message is the step's own error on one line."""
+
+    def show(self, file: Any = None) -> None:
+        """Print the message alone: the step's logs above already say the rest."""
+        click.secho(f"error: {self.message}", err=True, fg="red")
+
+
+def newest_run(pipeline_name: str) -> Any:
+    """The pipeline's most recent run, or None."""
+    from zenml.client import Client
+
+    runs = Client().list_pipeline_runs(pipeline_name=pipeline_name, sort_by="desc:created", size=1)
+    return runs.items[0] if runs.items else None
+
+
+def failed_steps(run: Any) -> str | None:
+    """The run's failed steps, each with its error message, on one line."""
+    failures = []
+    for name, step in run.steps.items():
+        if step.status.value == "failed":
+            info = step.exception_info
+            failures.append(f"step {name} failed: {one_line(info.message if info else None)}")
+    return f"run {run.name}: {'; '.join(failures)}" if failures else None
+
+
+def one_line(message: str | None) -> str:
+    """A message with its line breaks and runs of spaces folded."""
+    return " ".join((message or "no message recorded").split())
 
 
 def describe(run: Any) -> str:
@@ -212,5 +278,33 @@ def describe(run: Any) -> str:
     return "\n".join(lines)
 
 
+def main() -> None:
+    """The command line, with tracebacks kept for ZENML_LOGGING_VERBOSITY=DEBUG."""
+    if os.environ.get("ZENML_LOGGING_VERBOSITY", "").upper() != "DEBUG":
+        # ZenML logs a failed step's traceback; its message is what people act on.
+        logging.getLogger("zenml.orchestrators.local.local_orchestrator").addFilter(
+            _without_traceback
+        )
+        try:
+            cli(standalone_mode=False)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except click.Abort:
+            sys.exit("aborted")
+        except Exception as error:  # a failure outside any step: config, store, stack
+            click.secho(
+                f"error: {type(error).__name__}: {one_line(str(error))}", err=True, fg="red"
+            )
+            sys.exit(1)
+    else:
+        cli()
+
+
+def _without_traceback(record: logging.LogRecord) -> bool:
+    record.exc_info, record.exc_text = None, None
+    return True
+
+
 if __name__ == "__main__":
-    cli()
+    main()

@@ -136,6 +136,18 @@ def test_given_served_traffic_when_it_drifts_for_two_runs_then_metrics_say_so_an
     train(project, TRAINING_CONFIG)
     try:
         endpoint = served_endpoint(deploy(project))
+        # Straight after deploy (the README's order): one line says what is missing.
+        (project / "configs" / "monitoring.yaml").write_text(
+            yaml.safe_dump({"parameters": {"model_name": "churn", "window": {"min_rows": 300}}})
+        )
+        early = run_python("run.py", "monitor", cwd=project, expect_success=False)
+        last_line = (early.stdout + early.stderr).strip().splitlines()[-1]
+        assert early.returncode == 1
+        assert last_line.startswith("error: run monitoring_pipeline-"), last_line
+        for part in ("step load_served_traffic failed: not enough served traffic yet",
+                     "0 rows of churn", "300 needed", "parameters.window.min_rows"):  # fmt: skip
+            assert part in last_line, last_line
+        assert "Traceback" not in early.stdout + early.stderr
         _serve(endpoint, generate_sample(600, seed=11))
         calm = _monitor(project)
         assert "drift gate passed" in calm, calm[-3000:]

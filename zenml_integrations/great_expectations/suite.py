@@ -21,8 +21,9 @@ class DataQualityGateFailed(RuntimeError):
         where = f" ({suite_location})" if suite_location else ""
         super().__init__(
             f"data quality gate {result.suite_name!r} failed "
-            f"{result.failed_count}/{len(result.outcomes)} expectations: {failed}. "
-            f"Fix the data, or the expectation in the suite{where}"
+            f"{result.failed_count}/{len(result.outcomes)} expectations: {failed}"
+            f"{'' if failed.endswith('.') else '.'} Fix the data, or the expectation in the suite"
+            f"{where}"
         )
 
 
