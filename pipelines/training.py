@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zenml import pipeline
 from zenml_integrations.great_expectations.suite import DataQualitySuite
-from zenml_integrations.training.dataset import DatasetSchema, DataSource
+from zenml_integrations.training.dataset import DatasetSchema, DataSource, source_fingerprint
 from zenml_integrations.training.models import ModelSpec
 
 from steps.data import load_data, split_data
@@ -41,7 +41,7 @@ def training_pipeline(
     when the newest rows (the held-out split) have not drifted from the rows
     the model learned from, and the quality gate finds the new version better.
     """
-    raw_data = load_data(source=source, schema=schema)
+    raw_data = load_data(source=source, schema=schema, fingerprint=source_fingerprint(source))
     if features is not None and features.source == "feast":
         raw_data = historical_features(raw_data=raw_data, schema=schema, features=features)
     after = []
@@ -82,6 +82,7 @@ def training_pipeline(
         onnx_parity=onnx_parity,
         train_data=train_data,
         feature_columns=feature_columns,
+        schema=schema,
         model_name=model_name,
     )
     quality_gate(

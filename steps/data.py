@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import pandas as pd
-from zenml import step
+from zenml import log_metadata, step
 from zenml_integrations.lineage import frame_sha256
 from zenml_integrations.training.dataset import (
     DatasetSchema,
@@ -17,10 +17,17 @@ from zenml_integrations.training.dataset import (
 
 
 @step
-def load_data(source: DataSource, schema: DatasetSchema) -> Annotated[pd.DataFrame, "raw_data"]:
-    """Read the configured table and refuse it if a required column is missing."""
+def load_data(
+    source: DataSource, schema: DatasetSchema, fingerprint: str
+) -> Annotated[pd.DataFrame, "raw_data"]:
+    """Read the configured table and refuse it if it does not match its schema.
+
+    ``fingerprint`` (``source_fingerprint``, taken when the run is submitted) is in
+    the cache key: a changed file at the same path is read again, an unchanged one not.
+    """
     frame = load_table(source, schema.problem_type)
     check_table(frame, schema)
+    log_metadata({"data_fingerprint": fingerprint, "rows": len(frame)})
     return frame
 
 

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sklearn.pipeline import Pipeline
 from zenml import log_metadata, step
 from zenml_integrations.onnx.convert import check_parity, convert_to_onnx, enforce_parity
-from zenml_integrations.training.dataset import DatasetSchema
+from zenml_integrations.training.dataset import DatasetSchema, feature_kinds
+from zenml_integrations.training.preprocessing import model_frame
 
 
 class ParityTolerance(BaseModel):
@@ -30,12 +31,15 @@ def export_onnx(
     schema: DatasetSchema,
     tolerance: ParityTolerance,
 ) -> tuple[Annotated[bytes, "onnx_model"], Annotated[dict[str, float | int | str], "onnx_parity"]]:
-    """Convert the model; fail the run if ONNX does not reproduce it on held-out rows."""
-    onnx_bytes = convert_to_onnx(sklearn_model, feature_columns, schema.problem_type)
+    """Convert model and preprocessing; fail the run if ONNX does not reproduce them."""
+    kinds = feature_kinds(test_data, feature_columns, schema)
+    onnx_bytes = convert_to_onnx(
+        sklearn_model, feature_columns, schema.problem_type, dict(kinds)
+    )
     report = check_parity(
         sklearn_model,
         onnx_bytes,
-        test_data[feature_columns],
+        model_frame(test_data, kinds),
         schema.problem_type,
         absolute_tolerance=tolerance.absolute,
         relative_tolerance=tolerance.relative,

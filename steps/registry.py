@@ -21,6 +21,8 @@ from zenml_integrations.mlflow.registry import (
 from zenml_integrations.monitoring.reference import write_reference
 from zenml_integrations.onnx.convert import input_signature
 from zenml_integrations.onnx.triton import write_triton_repository
+from zenml_integrations.training.dataset import DatasetSchema, feature_kinds
+from zenml_integrations.training.preprocessing import model_frame
 
 
 class DriftGateFailed(RuntimeError):
@@ -46,6 +48,7 @@ def register_model(
     onnx_parity: dict[str, Any],
     train_data: pd.DataFrame,
     feature_columns: list[str],
+    schema: DatasetSchema,
     model_name: str,
 ) -> Annotated[dict[str, Any], "registered_version"]:
     """Register the parity-checked ONNX model with lineage tags; alias it ``challenger``.
@@ -56,7 +59,8 @@ def register_model(
     context = get_step_context()
     extra_root = Path(tempfile.mkdtemp(prefix="model-files-"))
     write_triton_repository(onnx_model, extra_root / "triton", model_name)
-    write_reference(train_data, feature_columns, extra_root)
+    kinds = feature_kinds(train_data, feature_columns, schema)
+    write_reference(model_frame(train_data, kinds), feature_columns, extra_root)
     registered = register_onnx_model(
         MlflowClient(),
         model_name=model_name,

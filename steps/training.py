@@ -8,9 +8,10 @@ import mlflow
 import pandas as pd
 from sklearn.pipeline import Pipeline
 from zenml import log_metadata, step
-from zenml_integrations.training.dataset import DatasetSchema
+from zenml_integrations.training.dataset import DatasetSchema, feature_kinds, target_values
 from zenml_integrations.training.metrics import evaluate
 from zenml_integrations.training.models import ModelSpec, build_estimator, estimator_name
+from zenml_integrations.training.preprocessing import model_frame
 
 
 @step(experiment_tracker=True)
@@ -20,8 +21,9 @@ def train_model(
     schema: DatasetSchema,
     model: ModelSpec,
 ) -> Annotated[Pipeline, "sklearn_model"]:
-    """Fit the model family the configuration names."""
-    estimator = build_estimator(model, schema.problem_type)
+    """Fit the model family the configuration names, with the preprocessing its features need."""
+    kinds = feature_kinds(train_data, feature_columns, schema)
+    estimator = build_estimator(model, schema.problem_type, kinds)
     mlflow.log_params(
         {
             "estimator": estimator_name(model, schema.problem_type),
@@ -31,7 +33,7 @@ def train_model(
             **{f"model.{key}": value for key, value in estimator.steps[-1][1].get_params().items()},
         }
     )
-    return estimator.fit(train_data[feature_columns], train_data[schema.target_column])
+    return estimator.fit(model_frame(train_data, kinds), target_values(train_data, schema))
 
 
 @step(experiment_tracker=True)
@@ -42,10 +44,11 @@ def evaluate_model(
     schema: DatasetSchema,
 ) -> Annotated[dict[str, float], "metrics"]:
     """Score the model on the held-out, most recent rows."""
+    kinds = feature_kinds(test_data, feature_columns, schema)
     metrics = evaluate(
         sklearn_model,
-        test_data[feature_columns],
-        test_data[schema.target_column],
+        model_frame(test_data, kinds),
+        target_values(test_data, schema),
         schema.problem_type,
     )
     mlflow.log_metrics(metrics)

@@ -18,7 +18,7 @@ class ServedTraffic:
     """The rows one model version answered inside the window."""
 
     version: str
-    inputs: np.ndarray
+    inputs: pd.DataFrame  # columns by position (one-matrix models) or by feature name
     requests: int
     first_timestamp: float
     last_timestamp: float
@@ -29,12 +29,20 @@ class ServedTraffic:
         Raises:
             ValueError: when the logged rows do not have one value per feature.
         """
-        if self.inputs.shape[1] != len(feature_names):
+        logged: list[object] = list(self.inputs.columns)
+        if logged != list(range(len(logged))):
+            if set(logged) != set(feature_names):
+                raise ValueError(
+                    f"version {self.version} logged the features {sorted(map(str, logged))}; its "
+                    f"signature names {sorted(feature_names)}"
+                )
+            return self.inputs[feature_names].reset_index(drop=True)
+        if len(logged) != len(feature_names):
             raise ValueError(
-                f"version {self.version} logged {self.inputs.shape[1]} inputs per row; "
+                f"version {self.version} logged {len(logged)} inputs per row; "
                 f"its signature names {len(feature_names)} features"
             )
-        return pd.DataFrame(self.inputs, columns=feature_names)
+        return self.inputs.set_axis(feature_names, axis=1).reset_index(drop=True)
 
 
 def read_inference_logs(
@@ -46,7 +54,7 @@ def read_inference_logs(
     line that cannot be parsed (a file cut off mid-write) is counted and
     skipped: monitoring must not fail on the server's own crash.
     """
-    batches: dict[str, list[np.ndarray]] = {}
+    batches: dict[str, list[pd.DataFrame]] = {}
     requests: dict[str, int] = {}
     seen: dict[str, list[float]] = {}
     skipped = 0
@@ -63,11 +71,11 @@ def read_inference_logs(
                     if until is not None and timestamp > until:
                         continue
                     version = str(record["version"])
-                    rows = np.asarray(record["inputs"], dtype=np.float32)
+                    rows = _rows(record["inputs"])
                 except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                     skipped += 1
                     continue
-                batches.setdefault(version, []).append(rows.reshape(rows.shape[0], -1))
+                batches.setdefault(version, []).append(rows)
                 requests[version] = requests.get(version, 0) + 1
                 bounds = seen.setdefault(version, [timestamp, timestamp])
                 bounds[0], bounds[1] = min(bounds[0], timestamp), max(bounds[1], timestamp)
@@ -76,13 +84,28 @@ def read_inference_logs(
     return {
         version: ServedTraffic(
             version=version,
-            inputs=np.concatenate(parts),
+            inputs=pd.concat(parts, ignore_index=True),
             requests=requests[version],
             first_timestamp=seen[version][0],
             last_timestamp=seen[version][1],
         )
         for version, parts in batches.items()
     }
+
+
+def _rows(inputs: object) -> pd.DataFrame:
+    """One logged request's inputs: a float matrix, or one list per feature (strings kept)."""
+    if isinstance(inputs, dict):
+        return pd.DataFrame(
+            {
+                name: values
+                if any(isinstance(value, str) for value in values)
+                else np.asarray(values, dtype=np.float32)
+                for name, values in inputs.items()
+            }
+        )
+    matrix = np.asarray(inputs, dtype=np.float32)
+    return pd.DataFrame(matrix.reshape(matrix.shape[0], -1))
 
 
 def busiest(traffic: dict[str, ServedTraffic]) -> ServedTraffic | None:

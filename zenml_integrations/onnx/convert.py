@@ -2,16 +2,19 @@
 
 Conversion pins the opsets and disables ZipMap so classifiers return a plain
 probability tensor (ZipMap outputs break Triton and force clients to parse
-maps). The model takes one float32 tensor ``input`` of shape [batch, features];
-feature names and order are stored in the model's metadata so a server can
-validate requests and a registry can detect a changed input signature.
+maps). A model of numeric features takes one float32 tensor ``input`` of shape
+[batch, features]; a model with categorical or date features takes one
+``[batch, 1]`` tensor per feature, named after it (strings for categories,
+float32 otherwise). Feature names, order and kinds are stored in the model's
+metadata so a server can validate requests and a registry can detect a
+changed input signature.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from zenml_integrations.onnx.errors import (
@@ -28,6 +31,7 @@ ONNX_OPSET = 17
 ONNX_ML_OPSET = 3
 INPUT_NAME = "input"
 FEATURE_NAMES_KEY = "feature_names"
+FEATURE_KINDS_KEY = "feature_kinds"
 PROBLEM_TYPE_KEY = "problem_type"
 
 
@@ -53,14 +57,32 @@ def convert_to_onnx(
     model: Pipeline,
     feature_names: list[str],
     problem_type: str,
+    feature_kinds: dict[str, str] | None = None,
 ) -> bytes:
     """Serialize a fitted pipeline as an ONNX model.
+
+    ``feature_kinds`` (by feature name; numeric when omitted) decides the inputs:
+    any ``categorical`` or ``datetime`` feature gives one input per feature.
 
     Raises:
         OnnxConversionError: when skl2onnx does not support the pipeline.
     """
     from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import FloatTensorType
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+    kinds = {name: (feature_kinds or {}).get(name, "numeric") for name in feature_names}
+    if any(kind not in ("numeric", "boolean") for kind in kinds.values()):
+        initial_types: list[tuple[str, Any]] = [
+            (
+                name,
+                StringTensorType([None, 1])
+                if kind == "categorical"
+                else FloatTensorType([None, 1]),
+            )
+            for name, kind in kinds.items()
+        ]
+    else:
+        initial_types = [(INPUT_NAME, FloatTensorType([None, len(feature_names)]))]
 
     final_estimator = model.steps[-1][1]
     options = (
@@ -71,7 +93,7 @@ def convert_to_onnx(
     try:
         onnx_model = convert_sklearn(
             model,
-            initial_types=[(INPUT_NAME, FloatTensorType([None, len(feature_names)]))],
+            initial_types=initial_types,
             target_opset={"": ONNX_OPSET, "ai.onnx.ml": ONNX_ML_OPSET},
             options=options,
         )
@@ -84,6 +106,7 @@ def convert_to_onnx(
     onnx_model.doc_string = f"{type(final_estimator).__name__} ({problem_type})"
     for key, value in (
         (FEATURE_NAMES_KEY, json.dumps(feature_names)),
+        (FEATURE_KINDS_KEY, json.dumps(kinds)),
         (PROBLEM_TYPE_KEY, problem_type),
     ):
         entry = onnx_model.metadata_props.add()
@@ -92,23 +115,51 @@ def convert_to_onnx(
 
 
 def input_signature(onnx_bytes: bytes) -> dict[str, object]:
-    """Input name, element type, shape and feature names: what a client must send."""
+    """Inputs (name, element type, shape), feature names and kinds: what a client must send.
+
+    A single-input model keeps the flat form registered versions already record.
+    """
     import onnx
 
     model = onnx.load_from_string(onnx_bytes)
-    graph_input = model.graph.input[0]
-    tensor = graph_input.type.tensor_type
     metadata = {entry.key: entry.value for entry in model.metadata_props}
+    inputs = [
+        {
+            "name": graph_input.name,
+            "dtype": onnx.helper.tensor_dtype_to_np_dtype(
+                graph_input.type.tensor_type.elem_type
+            ).name,
+            "shape": [dim.dim_value or -1 for dim in graph_input.type.tensor_type.shape.dim],
+        }
+        for graph_input in model.graph.input
+    ]
+    feature_names = json.loads(metadata.get(FEATURE_NAMES_KEY, "[]"))
+    if len(inputs) == 1:
+        return {**inputs[0], "feature_names": feature_names}
     return {
-        "name": graph_input.name,
-        "dtype": onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type).name,
-        "shape": [dim.dim_value or -1 for dim in tensor.shape.dim],
-        "feature_names": json.loads(metadata.get(FEATURE_NAMES_KEY, "[]")),
+        "inputs": inputs,
+        "feature_names": feature_names,
+        "feature_kinds": json.loads(metadata.get(FEATURE_KINDS_KEY, "{}")),
     }
 
 
-def run_onnx(onnx_bytes: bytes, features: np.ndarray) -> dict[str, np.ndarray]:
-    """Run the model once with onnxruntime on a single thread; outputs by name."""
+def model_feeds(onnx_inputs: list[str], frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The onnxruntime feeds for a model frame (``training.preprocessing.model_frame``)."""
+    if onnx_inputs == [INPUT_NAME]:
+        return {INPUT_NAME: np.ascontiguousarray(frame.to_numpy(dtype=np.float32))}
+    return {
+        name: np.ascontiguousarray(
+            frame[[name]].to_numpy(dtype=object if frame[name].dtype.kind == "O" else np.float32)
+        )
+        for name in onnx_inputs
+    }
+
+
+def run_onnx(onnx_bytes: bytes, features: pd.DataFrame | np.ndarray) -> dict[str, np.ndarray]:
+    """Run the model once with onnxruntime on a single thread; outputs by name.
+
+    ``features`` is a model frame, or the float matrix of a single-input model.
+    """
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -116,7 +167,12 @@ def run_onnx(onnx_bytes: bytes, features: np.ndarray) -> dict[str, np.ndarray]:
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
     names = [output.name for output in session.get_outputs()]
-    values = session.run(names, {INPUT_NAME: np.ascontiguousarray(features, dtype=np.float32)})
+    feeds = (
+        {INPUT_NAME: np.ascontiguousarray(features, dtype=np.float32)}
+        if isinstance(features, np.ndarray)
+        else model_feeds([node.name for node in session.get_inputs()], features)
+    )
+    values = session.run(names, feeds)
     return dict(zip(names, (np.asarray(value) for value in values), strict=True))
 
 
@@ -128,16 +184,19 @@ def check_parity(
     absolute_tolerance: float = 1e-4,
     relative_tolerance: float = 1e-5,
 ) -> ParityReport:
-    """Compare ONNX and scikit-learn outputs on the same float32 rows.
+    """Compare ONNX and scikit-learn outputs on the same rows of a model frame.
 
-    Both sides see float32 inputs, the precision the served model receives, so
-    any difference comes from the conversion itself. A value passes when
+    Both sides see the frame the served model receives (float32 numbers, string
+    categories, missing values included), so any difference comes from the
+    conversion itself: preprocessing and estimator alike. A value passes when
     ``|sklearn - onnx| <= absolute_tolerance + relative_tolerance * |sklearn|``
     (the ``numpy.isclose`` rule): float32 arithmetic on a regression target
     near 100 is only exact to about 1e-5 relative.
     """
-    rows = features.astype(np.float32)
-    outputs = run_onnx(onnx_bytes, rows.to_numpy())
+    rows = features.astype(
+        {name: np.float32 for name, dtype in features.dtypes.items() if dtype.kind != "O"}
+    )
+    outputs = run_onnx(onnx_bytes, rows)
     if problem_type == "binary_classification":
         expected = model.predict_proba(rows)
         actual = outputs["probabilities"]

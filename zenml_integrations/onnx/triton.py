@@ -16,6 +16,7 @@ _TRITON_TYPES = {
     "int64": "TYPE_INT64",
     "int32": "TYPE_INT32",
     "bool": "TYPE_BOOL",
+    "object": "TYPE_STRING",
 }
 
 

@@ -1,7 +1,9 @@
-"""Build a scikit-learn estimator from a model specification.
+"""Build a scikit-learn pipeline from a model specification.
 
 Families are named in the user's words and map to estimators that skl2onnx
-converts faithfully; linear models get a scaler in front.
+converts faithfully; in front of the estimator sits the preprocessing the
+features' kinds need (imputation, category encoding, scaling for linear
+models), so the converted model takes the table's values as they are.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from zenml_integrations.tabular import FeatureKind
 from zenml_integrations.training.errors import ModelSpecError
+from zenml_integrations.training.preprocessing import Preprocessing, build_preprocessor
 from zenml_integrations.training.sample_data import ProblemType
 
 if TYPE_CHECKING:
@@ -46,6 +50,7 @@ class ModelSpec(BaseModel):
     family: ModelFamily = "random_forest"
     params: dict[str, Any] = Field(default_factory=dict)
     random_state: int = 42
+    preprocessing: Preprocessing = Field(default_factory=Preprocessing)
 
 
 def estimator_name(spec: ModelSpec, problem_type: ProblemType) -> str:
@@ -53,8 +58,12 @@ def estimator_name(spec: ModelSpec, problem_type: ProblemType) -> str:
     return _ESTIMATORS[(problem_type, spec.family)][1]
 
 
-def build_estimator(spec: ModelSpec, problem_type: ProblemType) -> Pipeline:
-    """An unfitted scikit-learn pipeline for the spec.
+def build_estimator(
+    spec: ModelSpec, problem_type: ProblemType, kinds: dict[str, FeatureKind] | None = None
+) -> Pipeline:
+    """An unfitted scikit-learn pipeline for the spec and features of these kinds.
+
+    Without ``kinds`` every feature is numeric (one float matrix in).
 
     Raises:
         ModelSpecError: when a hyper-parameter does not exist for the estimator.
@@ -62,7 +71,6 @@ def build_estimator(spec: ModelSpec, problem_type: ProblemType) -> Pipeline:
     import importlib
 
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import StandardScaler
 
     module_name, class_name = _ESTIMATORS[(problem_type, spec.family)]
     estimator_class = getattr(importlib.import_module(module_name), class_name)
@@ -78,8 +86,10 @@ def build_estimator(spec: ModelSpec, problem_type: ProblemType) -> Pipeline:
         )
     if "random_state" in valid:
         params.setdefault("random_state", spec.random_state)
-    steps: list[tuple[str, Any]] = []
-    if spec.family == "linear":
-        steps.append(("scale", StandardScaler()))
-    steps.append(("model", estimator_class(**params)))
-    return Pipeline(steps)
+    scale = (
+        spec.preprocessing.scale
+        if spec.preprocessing.scale is not None
+        else (spec.family == "linear")
+    )
+    steps = build_preprocessor(kinds or {}, spec.preprocessing, scale)
+    return Pipeline([*steps, ("model", estimator_class(**params))])

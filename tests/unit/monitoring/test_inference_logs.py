@@ -27,7 +27,9 @@ def test_given_logged_requests_when_read_then_rows_come_back_per_version(tmp_pat
     traffic = read_inference_logs(tmp_path, "churn", since=time.time() - 60)
 
     assert sorted(traffic) == ["1", "2"]
-    np.testing.assert_array_equal(traffic["1"].inputs, np.concatenate([first, first[:1]]))
+    np.testing.assert_array_equal(
+        traffic["1"].inputs.to_numpy(), np.concatenate([first, first[:1]])
+    )
     assert traffic["1"].requests == 2
     assert busiest(traffic).version == "1"  # type: ignore[union-attr]
     frame = traffic["2"].frame(["a", "b", "c", "d"])
@@ -62,3 +64,23 @@ def test_given_rows_of_another_width_then_the_frame_names_the_mismatch(tmp_path:
     traffic = read_inference_logs(tmp_path, "churn", since=0)
     with pytest.raises(ValueError, match="logged 3 inputs per row; its signature names 2"):
         traffic["1"].frame(["a", "b"])
+
+
+def test_given_per_feature_requests_when_read_then_strings_and_gaps_come_back(
+    tmp_path: Path,
+) -> None:
+    batch = {
+        "amount": np.asarray([[1.5], [np.nan]], np.float32),
+        "grade": np.asarray([["A"], [""]], dtype=object),
+    }
+    logger = InferenceLogger(tmp_path, max_bytes=4096, flush_seconds=0.01)
+    logger.log("churn", "3", "champion", "r-1", batch, [np.zeros(2, np.int64)])
+    logger.close()
+
+    frame = read_inference_logs(tmp_path, "churn", since=0)["3"].frame(["grade", "amount"])
+
+    assert frame["grade"].tolist() == ["A", ""]
+    assert frame["amount"].iloc[0] == 1.5
+    assert np.isnan(frame["amount"].iloc[1])
+    with pytest.raises(ValueError, match="logged the features"):
+        read_inference_logs(tmp_path, "churn", since=0)["3"].frame(["grade"])

@@ -6,12 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from pydantic import ValidationError
+from zenml_integrations.training.columns import describe_columns
 from zenml_integrations.training.dataset import (
     DatasetSchema,
     DataSource,
     check_table,
+    feature_kinds,
     load_table,
+    source_fingerprint,
     split_by_time,
+    target_values,
 )
 from zenml_integrations.training.errors import DatasetError
 
@@ -142,12 +146,19 @@ def test_given_missing_target_when_checked_then_error_names_column_and_lists_col
     assert str(sorted(frame.columns)) in message
 
 
-def test_given_non_numeric_feature_when_checked_then_error_names_it() -> None:
+def test_given_string_feature_when_checked_then_it_is_a_categorical_feature() -> None:
     frame = make_frame().assign(city=["paris", "rome"] * 10)
 
-    with pytest.raises(DatasetError, match="not numeric") as raised:
-        check_table(frame, make_schema())
-    assert "city" in str(raised.value)
+    features = check_table(frame, make_schema())
+
+    assert "city" in features
+    assert feature_kinds(frame, features, make_schema())["city"] == "categorical"
+
+
+def test_given_id_like_string_column_when_checked_then_it_is_not_a_feature() -> None:
+    frame = make_frame(40).assign(reference=[f"R-{index}" for index in range(40)])
+
+    assert "reference" not in check_table(frame, make_schema())
 
 
 def test_given_non_numeric_feature_excluded_when_checked_then_accepted() -> None:
@@ -245,3 +256,109 @@ def test_given_target_listed_as_feature_when_checked_then_refused() -> None:
     )
     with pytest.raises(DatasetError, match=r"feature_columns \['y'\]"):
         check_table(frame, schema)
+
+
+# Refusals at load time: each names the column and the configuration to change
+
+
+def recorded(frame: pd.DataFrame, **overrides: object) -> DatasetSchema:
+    return make_schema(columns=describe_columns(frame), **overrides)
+
+
+def test_given_a_new_column_when_checked_against_recorded_columns_then_refused() -> None:
+    frame = make_frame()
+    schema = recorded(frame)
+
+    with pytest.raises(DatasetError, match=r"configs/schema\.yaml") as raised:
+        check_table(frame.assign(bonus=1.5), schema)
+    assert "new column 'bonus' (numeric)" in str(raised.value)
+    assert "exclude_columns" in str(raised.value)
+
+
+def test_given_a_new_column_that_is_excluded_when_checked_then_accepted() -> None:
+    frame = make_frame()
+    schema = recorded(frame, exclude_columns=["bonus"])
+
+    assert "bonus" not in check_table(frame.assign(bonus=1.5), schema)
+
+
+def test_given_a_vanished_column_when_checked_against_recorded_columns_then_refused() -> None:
+    frame = make_frame()
+
+    with pytest.raises(DatasetError, match="column 'noise' is gone"):
+        check_table(frame.drop(columns=["noise"]), recorded(frame))
+
+
+def test_given_a_column_that_changed_type_when_checked_then_refused_with_examples() -> None:
+    frame = make_frame()
+    changed = frame.assign(x2=[f"level-{value}" for value in frame["x2"]])
+
+    with pytest.raises(DatasetError, match=r"configs/schema\.yaml") as raised:
+        check_table(changed, recorded(frame))
+    assert "column 'x2' was numeric and now holds categorical values" in str(raised.value)
+    assert "level-" in str(raised.value)
+
+
+def test_given_a_missing_target_value_when_checked_then_refused_naming_column() -> None:
+    frame = make_frame().astype({"y": "object"})
+    frame.loc[4, "y"] = None
+
+    with pytest.raises(DatasetError, match=r"target column 'y' has 1 missing values in 20 rows"):
+        check_table(frame, make_schema())
+
+
+def test_given_string_target_without_positive_label_when_checked_then_refused() -> None:
+    frame = make_frame().assign(y=["no", "yes"] * 10)
+
+    with pytest.raises(DatasetError, match="positive_label") as raised:
+        check_table(frame, make_schema())
+    assert "['no', 'yes']" in str(raised.value)
+    assert "parameters.schema in configs/training.yaml" in str(raised.value)
+
+
+def test_given_string_target_with_positive_label_when_read_then_it_is_one() -> None:
+    frame = make_frame().assign(y=["no", "yes"] * 10)
+
+    target = target_values(frame, make_schema(positive_label="yes"))
+
+    assert target.tolist() == [0, 1] * 10
+
+
+def test_given_a_positive_label_the_target_lacks_when_checked_then_refused() -> None:
+    frame = make_frame().assign(y=["no", "yes"] * 10)
+
+    with pytest.raises(DatasetError, match=r"'Yes' is not a value of target column 'y'"):
+        check_table(frame, make_schema(positive_label="Yes"))
+
+
+def test_given_a_string_regression_target_when_checked_then_refused() -> None:
+    frame = make_frame().assign(y=["low", "high"] * 10)
+
+    with pytest.raises(DatasetError, match="regression needs a numeric target"):
+        check_table(frame, make_schema(problem_type="regression"))
+
+
+# source_fingerprint
+
+
+def test_given_a_file_when_fingerprinted_then_only_a_content_change_changes_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    source = DataSource(kind="file", path=str(path))
+    first = source_fingerprint(source)
+
+    path.write_text("a,b\n1,2\n", encoding="utf-8")  # rewritten, same bytes
+    unchanged = source_fingerprint(source)
+    path.write_text("a,b\n1,3\n", encoding="utf-8")
+
+    assert unchanged == first
+    assert source_fingerprint(source) != first
+
+
+def test_given_a_missing_file_when_fingerprinted_then_error_names_the_key(tmp_path: Path) -> None:
+    source = DataSource(kind="file", path=str(tmp_path / "absent.parquet"))
+
+    with pytest.raises(DatasetError, match=r"parameters\.source in configs/training\.yaml"):
+        source_fingerprint(source)

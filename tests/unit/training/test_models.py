@@ -42,14 +42,24 @@ def test_given_family_and_problem_when_built_then_expected_estimator_class(
 def test_given_linear_family_when_built_then_scaler_precedes_model(problem_type: str) -> None:
     pipeline = build_estimator(ModelSpec(family="linear"), problem_type)  # type: ignore[arg-type]
 
-    assert [name for name, _ in pipeline.steps] == ["scale", "model"]
-    assert isinstance(pipeline.steps[0][1], StandardScaler)
+    assert [name for name, _ in pipeline.steps] == ["impute", "scale", "model"]
+    assert isinstance(pipeline.steps[1][1], StandardScaler)
 
 
-def test_given_tree_family_when_built_then_no_scaler() -> None:
+def test_given_tree_family_when_built_then_missing_values_imputed_but_not_scaled() -> None:
     pipeline = build_estimator(ModelSpec(family="random_forest"), "regression")
 
-    assert [name for name, _ in pipeline.steps] == ["model"]
+    assert [name for name, _ in pipeline.steps] == ["impute", "model"]
+
+
+def test_given_categorical_features_when_built_then_one_column_transformer_prepares_them() -> None:
+    kinds = {"amount": "numeric", "grade": "categorical", "opened": "datetime"}
+
+    pipeline = build_estimator(ModelSpec(family="linear"), "regression", kinds)  # type: ignore[arg-type]
+
+    assert [name for name, _ in pipeline.steps] == ["prepare", "model"]
+    groups = {name: columns for name, _, columns in pipeline.steps[0][1].transformers}
+    assert groups == {"numeric": ["amount", "opened"], "categorical": ["grade"]}
 
 
 def test_given_unknown_family_when_spec_created_then_validation_error() -> None:

@@ -25,7 +25,7 @@ from zenml_integrations.onnx.serving.config import RolloutConfig, ServerConfig, 
 from zenml_integrations.onnx.serving.feature_lookup import EntityFeatures, entity_features
 from zenml_integrations.onnx.serving.inference_log import InferenceLogger
 from zenml_integrations.onnx.serving.metrics import ServerMetrics
-from zenml_integrations.onnx.serving.model import ModelLoadError, OnnxModel
+from zenml_integrations.onnx.serving.model import Batch, ModelLoadError, OnnxModel
 from zenml_integrations.onnx.serving.policy import Verdict, VersionWindow, WindowStats, judge
 from zenml_integrations.onnx.serving.protocol import (
     InferenceRequestError,
@@ -220,7 +220,7 @@ class OnnxServer:
         return 200, headers, payload
 
     def _run(
-        self, model: OnnxModel, decision: RouteDecision, batch: np.ndarray, started: float
+        self, model: OnnxModel, decision: RouteDecision, batch: Batch, started: float
     ) -> tuple[list[np.ndarray], OnnxModel]:
         """Run the routed version; a failing challenger falls back to the champion."""
         try:
@@ -244,7 +244,7 @@ class OnnxServer:
         self._record(model.version, decision.variant, started, failed=False, summary=summary)
         return outputs, model
 
-    def _shadow(self, version: str, batch: np.ndarray) -> None:
+    def _shadow(self, version: str, batch: Batch) -> None:
         model = self.models.get(version)
         if model is None:
             return

@@ -16,6 +16,7 @@ from typing import IO, Any
 
 import numpy as np
 import orjson
+from zenml_integrations.onnx.serving.model import Batch
 
 
 class InferenceLogger:
@@ -47,7 +48,7 @@ class InferenceLogger:
         version: str,
         variant: str,
         request_id: str | None,
-        inputs: np.ndarray,
+        inputs: Batch,
         outputs: list[np.ndarray],
     ) -> None:
         """Buffer one record; when the writer falls far behind, count and drop it."""
@@ -98,7 +99,17 @@ def _line(entry: tuple[Any, ...]) -> bytes:
         "version": version,
         "variant": variant,
         "id": request_id,
-        "inputs": np.ascontiguousarray(inputs),
+        "inputs": _columns(inputs) if isinstance(inputs, dict) else np.ascontiguousarray(inputs),
         "outputs": [np.ascontiguousarray(output) for output in outputs],
     }
     return orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE)
+
+
+def _columns(batch: dict[str, np.ndarray]) -> dict[str, Any]:
+    """A per-feature batch as one list per feature (strings as text, NaN as null)."""
+    return {
+        name: values.ravel().tolist()
+        if values.dtype == object
+        else np.ascontiguousarray(values.ravel())
+        for name, values in batch.items()
+    }

@@ -1,4 +1,9 @@
-"""One loaded ONNX model version and what its input must look like."""
+"""One loaded ONNX model version and what its input must look like.
+
+Two input layouts: one float tensor ``[batch, features]`` (numeric features), or
+one ``[batch, 1]`` tensor per feature, named after it, for models trained on
+tables with categories or dates (strings in, the model's own encoder inside).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,11 @@ from typing import Any
 
 import numpy as np
 from zenml_integrations.onnx.errors import OnnxError
+from zenml_integrations.tabular import FEATURE_KINDS, FeatureKind
+
+# What ``predict`` takes: the float matrix of a single-input model, or one
+# ``[rows, 1]`` array per input name.
+Batch = np.ndarray | dict[str, np.ndarray]
 
 _OIP_DATATYPES: dict[str, str] = {
     "float32": "FP32",
@@ -84,30 +94,34 @@ class OnnxModel:
             raise ModelLoadError(
                 f"model {name} version {version} is not a loadable ONNX model: {error}"
             ) from error
-        inputs = self._session.get_inputs()
-        if len(inputs) != 1:
-            raise ModelLoadError(
-                f"model {name} version {version} has {len(inputs)} inputs; the server "
-                "serves models with one tensor input of shape [batch, features]"
+        self.inputs = tuple(_spec(node) for node in self._session.get_inputs())
+        metadata = self._session.get_modelmeta().custom_metadata_map
+        recorded_kinds = json.loads(metadata.get("feature_kinds", "{}"))
+        self.tabular = bool(self.inputs) and (
+            len(self.inputs) > 1
+            or self.inputs[0].datatype == "BYTES"
+            or any(kind not in ("numeric", "boolean") for kind in recorded_kinds.values())
+        )
+        _check_layout(name, version, self.inputs, self.tabular)
+        self.input = self.inputs[0]
+        self.feature_names: tuple[str, ...]
+        self.feature_kinds: dict[str, FeatureKind]
+        if self.tabular:
+            self.feature_names = tuple(spec.name for spec in self.inputs)
+            self.feature_kinds = _feature_kinds(name, version, self.inputs, recorded_kinds)
+            self.n_features = len(self.inputs)
+        else:
+            self.n_features = self.input.shape[1]
+            self.feature_names = tuple(json.loads(metadata.get("feature_names", "[]"))) or tuple(
+                f"f{index}" for index in range(self.n_features)
             )
-        self.input = _spec(inputs[0])
-        if len(self.input.shape) != 2 or self.input.shape[1] < 1:
-            raise ModelLoadError(
-                f"model {name} version {version}: input shape {list(self.input.shape)} "
-                "is not [batch, features]"
-            )
+            self.feature_kinds = dict.fromkeys(self.feature_names, "numeric")
         self.outputs = tuple(_spec(output) for output in self._session.get_outputs())
         self._output_names = [output.name for output in self.outputs]
         # The public ``run`` re-validates feed names and graph-capture options on
         # every call; the request was already checked against the input spec, so
         # call the compiled session directly (fall back if a release renames it).
         self._run = getattr(self._session, "_sess", self._session).run
-        metadata = self._session.get_modelmeta().custom_metadata_map
-        names = json.loads(metadata.get("feature_names", "[]"))
-        self.feature_names: tuple[str, ...] = tuple(names) or tuple(
-            f"f{index}" for index in range(self.input.shape[1])
-        )
-        self.n_features = self.input.shape[1]
 
     @classmethod
     def load(
@@ -135,9 +149,10 @@ class OnnxModel:
             source=path.resolve(),
         )
 
-    def predict(self, batch: np.ndarray) -> list[np.ndarray]:
-        """Run the model; ``batch`` must already match the input spec."""
-        return self._run(self._output_names, {self.input.name: batch}, None)  # type: ignore[no-any-return]
+    def predict(self, batch: Batch) -> list[np.ndarray]:
+        """Run the model; ``batch`` must already match the input specs."""
+        feeds = batch if isinstance(batch, dict) else {self.input.name: batch}
+        return self._run(self._output_names, feeds, None)  # type: ignore[no-any-return]
 
     def metadata(self) -> dict[str, Any]:
         """OIP model metadata (``GET /v2/models/{name}[/versions/{v}]``)."""
@@ -145,10 +160,51 @@ class OnnxModel:
             "name": self.name,
             "versions": [self.version],
             "platform": "onnxruntime_onnx",
-            "inputs": [self.input.metadata()],
+            "inputs": [spec.metadata() for spec in self.inputs],
             "outputs": [output.metadata() for output in self.outputs],
             "parameters": {"feature_names": list(self.feature_names), "sha256": self.sha256},
         }
+
+
+def batch_rows(batch: Batch) -> int:
+    """How many rows a batch holds."""
+    if isinstance(batch, dict):
+        return next(iter(batch.values())).shape[0] if batch else 0
+    return int(batch.shape[0])
+
+
+def _check_layout(name: str, version: str, inputs: tuple[TensorSpec, ...], tabular: bool) -> None:
+    if not inputs:
+        raise ModelLoadError(f"model {name} version {version} has no inputs")
+    if not tabular:
+        if len(inputs[0].shape) != 2 or inputs[0].shape[1] < 1:
+            raise ModelLoadError(
+                f"model {name} version {version}: input shape {list(inputs[0].shape)} "
+                "is not [batch, features]"
+            )
+        return
+    for spec in inputs:
+        if len(spec.shape) != 2 or spec.shape[1] != 1 or spec.datatype not in ("FP32", "BYTES"):
+            raise ModelLoadError(
+                f"model {name} version {version}: input '{spec.name}' is {spec.datatype} "
+                f"{list(spec.shape)}; a model with one input per feature takes [batch, 1] "
+                "FP32 or BYTES tensors"
+            )
+
+
+def _feature_kinds(
+    name: str, version: str, inputs: tuple[TensorSpec, ...], recorded: dict[str, str]
+) -> dict[str, FeatureKind]:
+    kinds: dict[str, FeatureKind] = {}
+    for spec in inputs:
+        kind = recorded.get(spec.name, "categorical" if spec.datatype == "BYTES" else "numeric")
+        if kind not in FEATURE_KINDS or (kind == "categorical") != (spec.datatype == "BYTES"):
+            raise ModelLoadError(
+                f"model {name} version {version}: input '{spec.name}' ({spec.datatype}) is "
+                f"recorded as a {kind!r} feature; the model file is inconsistent"
+            )
+        kinds[spec.name] = kind
+    return kinds
 
 
 def _spec(node: Any) -> TensorSpec:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
-from zenml_integrations.onnx.serving.model import OnnxModel
+from zenml_integrations.onnx.serving.model import Batch, OnnxModel, batch_rows
+from zenml_integrations.tabular import FeatureKind, FeatureValueError, encode_values
 
 if TYPE_CHECKING:
     from zenml_integrations.onnx.serving.feature_lookup import EntityFeatures
@@ -36,9 +37,9 @@ class InferenceRequestError(ValueError):
 
 @dataclass(frozen=True)
 class InferenceRequest:
-    """A parsed, validated request: the float32 batch and the fields to echo."""
+    """A parsed, validated request: the model-ready batch and the fields to echo."""
 
-    batch: np.ndarray
+    batch: Batch
     request_id: str | None
     routing_key: str | None
 
@@ -53,8 +54,11 @@ def parse_infer_request(
 ) -> InferenceRequest:
     """Decode a V2 tensor request or a ``records`` request into a model-ready batch.
 
-    With ``entities``, a request whose input (or record key) is the entity
-    column carries ids; their features are looked up and become the batch.
+    A model with one input per feature takes one tensor per feature (the
+    tabular convention of MLServer and KServe clients) or records; ``null`` is
+    a missing value there, which the model's own imputer fills. With
+    ``entities``, a request whose input (or record key) is the entity column
+    carries ids; their features are looked up and become the batch.
     """
     try:
         payload = orjson.loads(body)
@@ -67,22 +71,33 @@ def parse_infer_request(
         raise InferenceRequestError("'id' must be a string")
     parameters = payload.get("parameters") or {}
     routing_key = parameters.get("routing_key") if isinstance(parameters, dict) else None
+    batch: Batch
     if entities is not None and _names_entities(payload, entities.entity_column):
         batch = entities.batch(_entity_ids(payload, entities, max_batch_rows))
     elif "inputs" in payload:
-        batch = _tensor_batch(payload["inputs"], model)
+        batch = (
+            _feature_tensors(payload["inputs"], model)
+            if model.tabular
+            else _tensor_batch(payload["inputs"], model)
+        )
     elif "records" in payload:
-        batch = _records_batch(payload["records"], model)
+        batch = (
+            _feature_records(payload["records"], model)
+            if model.tabular
+            else _records_batch(payload["records"], model)
+        )
     else:
         raise InferenceRequestError(
             "request needs 'inputs' (V2 tensors) or 'records' (a list of feature objects)"
         )
-    rows = batch.shape[0]
+    rows = batch_rows(batch)
     if rows == 0:
         raise InferenceRequestError("the batch has no rows")
     if rows > max_batch_rows:
         raise InferenceRequestError(f"batch of {rows} rows exceeds the limit of {max_batch_rows}")
-    if not allow_nan and not _all_finite(batch):
+    if isinstance(batch, dict):
+        _refuse_infinities(batch)
+    elif not allow_nan and not _all_finite(batch):
         bad_row, bad_column = (int(index) for index in np.argwhere(~np.isfinite(batch))[0])
         raise InferenceRequestError(
             f"non-finite value (NaN or infinity) at row {bad_row}, feature "
@@ -152,6 +167,74 @@ def _tensor_batch(inputs: Any, model: OnnxModel) -> np.ndarray:
     return values.reshape(shape[0], shape[1])
 
 
+_DATATYPES_BY_KIND: dict[FeatureKind, frozenset[str]] = {
+    "numeric": _NUMERIC_DATATYPES | _INTEGER_DATATYPES,
+    "boolean": _NUMERIC_DATATYPES | _INTEGER_DATATYPES | {"BOOL"},
+    "categorical": frozenset({"BYTES"}),
+    "datetime": frozenset({"BYTES"}),
+}
+
+
+def _feature_tensors(inputs: Any, model: OnnxModel) -> dict[str, np.ndarray]:
+    """One ``[rows]`` or ``[rows, 1]`` tensor per feature, typed by the feature's kind."""
+    if not isinstance(inputs, list) or not all(isinstance(tensor, dict) for tensor in inputs):
+        raise InferenceRequestError("'inputs' must be a list of tensors, one per feature")
+    by_name = {tensor.get("name"): tensor for tensor in inputs}
+    if len(by_name) != len(inputs) or set(by_name) != set(model.feature_names):
+        missing = sorted(set(model.feature_names) - set(by_name))
+        extra = sorted(map(str, set(by_name) - set(model.feature_names)))
+        raise InferenceRequestError(
+            f"send one input per feature: missing {missing}, unexpected {extra}"
+            + (" or repeated" if len(by_name) != len(inputs) else "")
+        )
+    batch: dict[str, np.ndarray] = {}
+    for name, kind in model.feature_kinds.items():
+        tensor = by_name[name]
+        datatype = tensor.get("datatype")
+        if datatype not in _DATATYPES_BY_KIND[kind]:
+            wanted = "BYTES (strings)" if kind in ("categorical", "datetime") else "FP32"
+            raise InferenceRequestError(
+                f"input '{name}' is a {kind} feature sent as {datatype!r}; send {wanted}"
+            )
+        data, shape = tensor.get("data"), tensor.get("shape")
+        if isinstance(data, list) and data and all(isinstance(row, list) for row in data):
+            data = [value for row in data for value in row]
+        if not isinstance(data, list) or shape not in ([len(data)], [len(data), 1]):
+            raise InferenceRequestError(
+                f"input '{name}' needs 'data' as a list of values and shape [rows] (or "
+                f"[rows, 1]) matching it; got shape {shape!r}"
+            )
+        batch[name] = _encode(kind, name, data)
+    if len({values.shape[0] for values in batch.values()}) > 1:
+        rows = {name: values.shape[0] for name, values in batch.items()}
+        raise InferenceRequestError(f"inputs hold different numbers of rows: {rows}")
+    return batch
+
+
+def _feature_records(records: Any, model: OnnxModel) -> dict[str, np.ndarray]:
+    _check_records(records, model.feature_names)
+    return {
+        name: _encode(kind, name, [row[name] for row in records])
+        for name, kind in model.feature_kinds.items()
+    }
+
+
+def _encode(kind: FeatureKind, name: str, values: list[Any]) -> np.ndarray:
+    try:
+        return encode_values(kind, values)
+    except FeatureValueError as error:
+        raise InferenceRequestError(f"feature '{name}' ({kind}), {error}") from None
+
+
+def _refuse_infinities(batch: dict[str, np.ndarray]) -> None:
+    for name, values in batch.items():
+        if values.dtype == np.float32 and np.isinf(values).any():
+            row = int(np.argwhere(np.isinf(values))[0][0])
+            raise InferenceRequestError(
+                f"feature '{name}' is infinite at row {row}; send a number, or null when missing"
+            )
+
+
 def _names_entities(payload: dict[str, Any], column: str) -> bool:
     """True when the request sends ids in ``column`` rather than feature vectors."""
     inputs = payload.get("inputs")
@@ -219,17 +302,22 @@ def _entity_ids(
     return ids
 
 
-def _records_batch(records: Any, model: OnnxModel) -> np.ndarray:
+def _check_records(records: Any, expected: tuple[str, ...]) -> None:
     if not isinstance(records, list) or not all(isinstance(row, dict) for row in records):
         raise InferenceRequestError("'records' must be a list of objects mapping feature to value")
-    expected = model.feature_names
     for index, row in enumerate(records):
         if len(row) != len(expected) or any(feature not in row for feature in expected):
             missing = sorted(set(expected) - set(row))
             extra = sorted(set(row) - set(expected))
             raise InferenceRequestError(
                 f"record {index}: missing features {missing}, unexpected features {extra}"
+                " (send null for a missing value)"
             )
+
+
+def _records_batch(records: Any, model: OnnxModel) -> np.ndarray:
+    expected = model.feature_names
+    _check_records(records, expected)
     try:
         return np.array(
             [[row[feature] for feature in expected] for row in records], dtype=np.float32
