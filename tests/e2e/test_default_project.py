@@ -46,7 +46,11 @@ def test_given_default_answers_when_generated_then_its_tests_lint_and_alert_rule
     default_project: TrainedProject,
 ) -> None:
     project = default_project.project
+    repository = (project.root / ".zen" / "config.yaml").read_bytes()
     tests_output = project.make("test")
+    assert (project.root / ".zen" / "config.yaml").read_bytes() == repository, (
+        "the project's tests changed its .zen/ (active stack)"
+    )
     assert " passed" in tests_output
     assert " failed" not in tests_output
     assert "All checks passed!" in project.make("lint")
@@ -265,3 +269,39 @@ def _walk_the_runbooks(operator: Operator, champion: str) -> None:
     assert "secret value(s) to create before applying: minio_secret.access_key" in dry_run
     operator.status()  # the local stack is still the active one
     operator.phase("kubernetes dry run")
+
+
+def test_given_a_new_user_when_they_use_zenml_and_the_readme_as_written_then_both_work(
+    default_project: TrainedProject,
+) -> None:
+    """Plain ``uv run`` commands reach the project's store; ``zenml stack set`` survives
+    ``make train``; the README's prediction requests, copied as written, are answered."""
+    project = default_project.project
+    as_typed = "unset ZENML_CONFIG_PATH\n"  # a new shell: only what the project itself sets
+    readme = (project.root / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", readme, re.S)
+    tracking_uri = next(line for block in blocks for line in block.splitlines()
+                        if line.startswith("uv run python -c"))  # fmt: skip
+    assert str(project.root / ".zenml") in project.shell(as_typed + tracking_uri)
+
+    project.shell(
+        as_typed + "uv run zenml stack register second -o local_orchestrator "
+        "-a local_artifact_store -e mlflow_tracker -dv drift_gate -d onnx_deployer --set"
+    )
+    try:
+        trained = project.make("train")
+        assert "Using stack: second" in re.sub(r"\x1b\[[0-9;]*m", "", trained)
+        assert "stack apply" not in trained, "make train applied the recipe again"
+    finally:
+        project.shell(as_typed + "uv run zenml stack set local")
+
+    requests = next(block for block in blocks if "ENDPOINT=" in block)
+    project.make("deploy")
+    try:
+        answered = project.shell(as_typed + requests)
+    finally:
+        project.stop_servers()
+    assert re.search(r'"id":\s*"r1"', answered), answered
+    assert re.search(r'"model_version":\s*"\d+"', answered), answered
+    assert '"inputs"' in answered, "no model metadata"
+    assert "# TYPE" in answered, "no Prometheus metrics"
