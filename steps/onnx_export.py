@@ -33,9 +33,7 @@ def export_onnx(
 ) -> tuple[Annotated[bytes, "onnx_model"], Annotated[dict[str, float | int | str], "onnx_parity"]]:
     """Convert model and preprocessing; fail the run if ONNX does not reproduce them."""
     kinds = feature_kinds(test_data, feature_columns, schema)
-    onnx_bytes = convert_to_onnx(
-        sklearn_model, feature_columns, schema.problem_type, dict(kinds)
-    )
+    onnx_bytes = convert_to_onnx(sklearn_model, feature_columns, schema.problem_type, dict(kinds))
     report = check_parity(
         sklearn_model,
         onnx_bytes,

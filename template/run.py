@@ -3,6 +3,7 @@
     python run.py train --env local            # configs/training.yaml + configs/local.yaml
     python run.py train --env staging --no-cache
     python run.py train --sample-rows 2000     # a quick smoke run
+    python run.py schema                       # record the data's columns in configs/schema.yaml
     python run.py features                     # Feast: export, apply, load the online store
     python run.py features --incremental       # Feast: load only what arrived since last time
     python run.py deploy                       # serve the registry's champion
@@ -41,6 +42,10 @@ warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"scipy\.stats
 import click  # noqa: E402
 import yaml  # noqa: E402
 from zenml_integrations.run_config import pipeline_run_config, write_run_config  # noqa: E402
+from zenml_integrations.training.schema_file import (  # noqa: E402
+    record_columns,
+    with_recorded_columns,
+)
 
 CONFIGS = Path(__file__).parent / "configs"
 ENVIRONMENTS = ("local", "staging", "production")
@@ -80,6 +85,20 @@ def train(environment: str, no_cache: bool, sample_rows: int | None) -> None:
     click.echo(describe(run))
     if run.status.value != "completed":
         raise SystemExit(1)
+
+
+@cli.command()
+@click.option(
+    "--env", "environment", type=click.Choice(ENVIRONMENTS), default="local", show_default=True
+)
+def schema(environment: str) -> None:
+    """Record the training data's columns in configs/schema.yaml; review it, then commit it.
+
+    The first training run records them by itself; run this after an intended
+    change of the data's columns, which training otherwise refuses.
+    """
+    config = pipeline_run_config(CONFIGS, "training", environment, {})
+    click.echo(record_columns(CONFIGS, config["parameters"]))
 
 
 @cli.command()
@@ -185,8 +204,7 @@ def schedule(environment: str) -> None:
         )
         return
     for name, pipeline in (("monitoring", monitoring_pipeline), ("training", training_pipeline)):
-        config = pipeline_run_config(CONFIGS, name, environment, {})
-        config.pop("schedules", None)
+        config = run_config(name, environment, {})
         scheduled = pipeline.with_options(
             config_path=str(write_run_config(config)),
             schedule=Schedule(name=f"{name}-{environment}", cron_expression=schedules[name]),
@@ -201,8 +219,7 @@ def launch(pipeline: Any, name: str, environment: str, overrides: dict[str, Any]
     Raises:
         PipelineFailed: naming the failed step and its error, when a step failed.
     """
-    config = pipeline_run_config(CONFIGS, name, environment, overrides)
-    config.pop("schedules", None)  # applied by `run.py schedule`, not a run setting
+    config = run_config(name, environment, overrides)
     configured = pipeline.with_options(config_path=str(write_run_config(config)))
     before = newest_run(pipeline.name)
     try:
@@ -215,6 +232,17 @@ def launch(pipeline: Any, name: str, environment: str, overrides: dict[str, Any]
         if not failure:
             raise
         raise PipelineFailed(failure) from error
+
+
+def run_config(name: str, environment: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The merged run config; training's carries the columns of configs/schema.yaml."""
+    config = pipeline_run_config(CONFIGS, name, environment, overrides)
+    config.pop("schedules", None)  # applied by `run.py schedule`, not a run setting
+    if name == "training":
+        config, recorded = with_recorded_columns(CONFIGS, config)
+        if recorded:
+            click.echo(recorded)
+    return config
 
 
 class PipelineFailed(click.ClickException):

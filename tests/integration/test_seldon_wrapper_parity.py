@@ -24,10 +24,19 @@ from typing import Any
 
 import httpx
 import numpy as np
+import pandas as pd
 import pytest
 from zenml_integrations.onnx.convert import convert_to_onnx
 from zenml_integrations.onnx.seldon import onnx_seldon_model
+from zenml_integrations.training.columns import describe_columns
+from zenml_integrations.training.dataset import (
+    DatasetSchema,
+    check_table,
+    feature_kinds,
+    target_values,
+)
 from zenml_integrations.training.models import ModelSpec, build_estimator
+from zenml_integrations.training.preprocessing import model_frame
 from zenml_integrations.training.sample_data import (
     SAMPLE_ENTITY_COLUMN,
     SAMPLE_TARGETS,
@@ -36,12 +45,14 @@ from zenml_integrations.training.sample_data import (
 )
 
 from tests.helpers.cli import REPO_ROOT
+from tests.helpers.loans import ENTITY, TARGET, TIMESTAMP, UNSEEN_PURPOSE, loans_table
 from tests.helpers.onnx_server import RunningServer, free_port, start_server, stop_server
 
 pytestmark = pytest.mark.slow
 
 SERVING_DIR = REPO_ROOT / "template" / "serving"
 WRAPPER = Path(onnx_seldon_model.__file__)
+ENCODING_RULES = SERVING_DIR / "tabular.py"  # copied beside the wrapper, as in the image
 # Absolute for probabilities; relative too for regression outputs near 100, where one float32
 # step is 7.6e-6 and the two onnxruntime versions sum a forest's trees in a different order.
 TOLERANCE = 1e-6
@@ -142,9 +153,10 @@ def trained(request: pytest.FixtureRequest) -> TrainedModel:
 def start_seldon(
     python: Path, model_path: Path, workdir: Path, *, grpc: bool, **environment: str
 ) -> SeldonMicroservice:
-    """``seldon-core-microservice`` running the wrapper file alone, as the image does."""
+    """``seldon-core-microservice`` running the wrapper and its encoding rules, as in the image."""
     workdir.mkdir(parents=True, exist_ok=True)
     shutil.copy(WRAPPER, workdir / WRAPPER.name)
+    shutil.copy(ENCODING_RULES, workdir / ENCODING_RULES.name)
     http_port, metrics_port = free_port(), free_port()
     grpc_port = free_port() if grpc else None
     grpc_options = ["--grpc-port", str(grpc_port), "--grpc-workers", "1"] if grpc_port else []
@@ -387,3 +399,64 @@ def _tiny_model() -> tuple[Any, list[str], str]:
     features = rng.normal(size=(60, 3))
     model = Pipeline([("model", LogisticRegression())]).fit(features, features[:, 0] > 0)
     return model, ["a", "b", "c"], "binary_classification"
+
+
+def test_given_a_model_of_a_mixed_table_when_seldon_serves_it_then_it_answers_like_ours(
+    seldon_python: Path, tmp_path: Path
+) -> None:
+    table = loans_table(1_500)
+    schema = DatasetSchema(
+        problem_type="binary_classification", target_column=TARGET, entity_column=ENTITY,
+        timestamp_column=TIMESTAMP, positive_label="yes", columns=describe_columns(table),
+    )  # fmt: skip
+    features = check_table(table, schema)
+    kinds = feature_kinds(table, features, schema)
+    spec = ModelSpec(family="random_forest", params={"n_estimators": 20})
+    model = build_estimator(spec, "binary_classification", kinds)
+    model.fit(model_frame(table, kinds), target_values(table, schema))
+    onnx_bytes = convert_to_onnx(model, features, "binary_classification", dict(kinds))
+    model_path = tmp_path / "model.onnx"
+    model_path.write_bytes(onnx_bytes)
+    recent = table[features].tail(8).astype(object)
+    records = recent.where(recent.notna(), None).to_dict(orient="records")
+    records[0].update(purpose=UNSEEN_PURPOSE, amount=None, has_cosigner=None)
+    records[1].update(grade=None, first_credit_line=None)
+    records = [
+        {name: value.item() if isinstance(value, np.generic) else value
+         for name, value in record.items()}
+        for record in records
+    ]  # fmt: skip
+    reversed_names = list(reversed(features))
+
+    seldon = start_seldon(seldon_python, model_path, tmp_path / "seldon", grpc=False)
+    local = start_server(tmp_path / "local", onnx_bytes)
+    try:
+        wait_until_healthy(seldon)
+        rows = [[record[name] for name in reversed_names] for record in records]
+        answer = seldon.predict({"data": {"names": reversed_names, "ndarray": rows}})
+        refused = seldon.predict(
+            {"data": {"names": reversed_names, "ndarray": [[*rows[0][:-1], "x"]]}}
+        )
+        with local.client() as client:
+            ours = client.post("/v2/models/churn/infer", json={"records": records})
+        metadata = httpx.get(f"{seldon.url}/api/v1.0/metadata", timeout=5).json()
+    finally:
+        stop_server(local)
+        stop_seldon(seldon)
+
+    assert answer.status_code == 200, answer.text
+    assert ours.status_code == 200, ours.text
+    local = {
+        output["name"]: np.asarray(output["data"]).reshape(output["shape"])
+        for output in ours.json()["outputs"]
+    }
+    served = {name: np.asarray(value) for name, value in answer.json()["jsonData"].items()}
+    assert_same_predictions(served, local)
+    np.testing.assert_allclose(
+        local["probabilities"],
+        model.predict_proba(model_frame(pd.DataFrame(records), kinds)),
+        atol=1e-5,
+    )
+    assert refused.status_code == 400
+    assert f"feature '{features[0]}' (numeric), row 0: 'x' is not a number" in refused.text
+    assert [tensor["datatype"] for tensor in metadata["inputs"]].count("BYTES") == 4

@@ -2,8 +2,9 @@
 
 Facts the Kubernetes manifests rely on:
 
-- class: ``onnx_seldon_model.OnnxSeldonModel`` (this file, copied alone into the serving image
-  as ``/app/onnx_seldon_model.py``; the image runs ``seldon-core-microservice`` with that name);
+- class: ``onnx_seldon_model.OnnxSeldonModel`` (this file, copied into the serving image as
+  ``/app/onnx_seldon_model.py`` beside ``tabular.py``, the kit's feature-encoding rules; the
+  image runs ``seldon-core-microservice`` with that name);
 - model file: environment variable ``MODEL_URI``, a local path to the ``.onnx`` file or to a
   folder holding ``model.onnx`` (the image defaults it to ``/mnt/models``, where Seldon's storage
   initializer or a mounted volume puts the model); ``MODEL_SHA256``, when set, is the digest the
@@ -14,10 +15,14 @@ Requests and answers mean what they mean on the local ONNX server: the rows are 
 the ONNX input metadata (``[rows, features]``, numeric, finite unless ``ONNX_ALLOW_NAN=true``,
 at most ``ONNX_MAX_BATCH_ROWS`` rows), ``data.names`` may reorder the columns, and the answer
 holds every ONNX output by name (``{"jsonData": {"label": [...], "probabilities": [[...]]}}``).
+A model trained on a table with categories or dates (one input per feature) takes rows of
+mixed values in ``data.ndarray``, strings and ``null`` (missing) included, encoded with the
+same rules as in training.
 
-This file imports numpy, onnxruntime and the standard library only: ``seldon-core`` pins
-numpy<2, protobuf<4 and prometheus-client<0.9, so it lives in the serving image's own
-environment, and the pipeline environment must be able to import this file without it.
+This file imports numpy, onnxruntime, the standard library and ``tabular`` only:
+``seldon-core`` pins numpy<2, protobuf<4 and prometheus-client<0.9, so it lives in the serving
+image's own environment, and the pipeline environment must be able to import this file
+without it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+try:
+    from zenml_integrations.tabular import FEATURE_KINDS, FeatureValueError, encode_values
+except ImportError:  # in the serving image, the kit's encoding rules sit beside this file
+    from tabular import FEATURE_KINDS, FeatureValueError, encode_values  # type: ignore[import-not-found,no-redef]
 
 INTERFACE_NAME = "onnx_seldon_model.OnnxSeldonModel"
 MODEL_URI_ENV = "MODEL_URI"
@@ -138,25 +148,30 @@ class OnnxSeldonModel:
                 "%s is not set: serving %s unverified", MODEL_SHA256_ENV, self.model_path
             )
         session = self._open_session()
-        inputs = session.get_inputs()
-        if len(inputs) != 1:
-            raise ModelStartupError(
-                f"{self.model_path} has {len(inputs)} inputs; this wrapper serves models with one "
-                "tensor input of shape [batch, features]"
-            )
-        self.input = _Tensor(inputs[0])
-        if len(self.input.shape) != 2 or self.input.shape[1] < 1:
-            raise ModelStartupError(
-                f"{self.model_path}: input shape {self.input.shape} is not [batch, features]"
-            )
-        self.n_features = self.input.shape[1]
-        self.outputs = [_Tensor(output) for output in session.get_outputs()]
-        stored_names = json.loads(
-            session.get_modelmeta().custom_metadata_map.get("feature_names", "[]")
+        self.inputs = [_Tensor(node) for node in session.get_inputs()]
+        metadata = session.get_modelmeta().custom_metadata_map
+        recorded_kinds = json.loads(metadata.get("feature_kinds", "{}"))
+        self.tabular = (
+            len(self.inputs) > 1
+            or any(kind not in ("numeric", "boolean") for kind in recorded_kinds.values())
+            or (len(self.inputs) == 1 and self.inputs[0].datatype == "BYTES")
         )
-        self.feature_names: list[str] = list(stored_names) or [
-            f"f{index}" for index in range(self.n_features)
-        ]
+        self.input = self.inputs[0]
+        if self.tabular:
+            self.feature_kinds = self._checked_kinds(recorded_kinds)
+            self.feature_names: list[str] = list(self.feature_kinds)
+            self.n_features = len(self.feature_names)
+        else:
+            if len(self.input.shape) != 2 or self.input.shape[1] < 1:
+                raise ModelStartupError(
+                    f"{self.model_path}: input shape {self.input.shape} is not [batch, features]"
+                )
+            self.n_features = self.input.shape[1]
+            stored_names = json.loads(metadata.get("feature_names", "[]"))
+            self.feature_names = list(stored_names) or [
+                f"f{index}" for index in range(self.n_features)
+            ]
+        self.outputs = [_Tensor(output) for output in session.get_outputs()]
         self._session: Any = None
         self._request_metrics = threading.local()
         logger.info(
@@ -183,14 +198,17 @@ class OnnxSeldonModel:
         Raises:
             InvalidInputError: when the rows do not fit the model's input (HTTP 400).
         """
-        batch = self._validated_batch(X, features_names)
-        started = time.perf_counter()
-        values = self._loaded_session().run(
-            [output.name for output in self.outputs], {self.input.name: batch}
+        feeds = (
+            self._feature_feeds(X, features_names)
+            if self.tabular
+            else {self.input.name: self._validated_batch(X, features_names)}
         )
+        started = time.perf_counter()
+        values = self._loaded_session().run([output.name for output in self.outputs], feeds)
         elapsed_ms = (time.perf_counter() - started) * 1000
+        rows = next(iter(feeds.values())).shape[0]
         self._request_metrics.values = [
-            {"type": "COUNTER", "key": "onnx_model_rows_total", "value": batch.shape[0]},
+            {"type": "COUNTER", "key": "onnx_model_rows_total", "value": rows},
             {"type": "TIMER", "key": "onnx_model_inference_ms", "value": elapsed_ms},
         ]
         return {
@@ -209,9 +227,13 @@ class OnnxSeldonModel:
         return values
 
     def health_status(self) -> dict[str, Any]:
-        """Healthy when this worker's session answers a row of zeros with finite outputs."""
-        probe = np.zeros((1, self.n_features), dtype=self.input.dtype)
-        values = self._loaded_session().run(None, {self.input.name: probe})
+        """Healthy when this worker's session answers a row of zeros (or gaps) finitely."""
+        probe = (
+            {name: encode_values(kind, [None]) for name, kind in self.feature_kinds.items()}
+            if self.tabular
+            else {self.input.name: np.zeros((1, self.n_features), dtype=self.input.dtype)}
+        )
+        values = self._loaded_session().run(None, probe)
         if not all(np.isfinite(np.asarray(value, dtype=np.float64)).all() for value in values):
             raise RuntimeError(f"model {self.sha256} returns non-finite outputs for a row of zeros")
         return {"ready": True, "sha256": self.sha256}
@@ -220,7 +242,7 @@ class OnnxSeldonModel:
         """Seldon model metadata: the same tensor metadata the local server reports."""
         return {
             "platform": "onnxruntime_onnx",
-            "inputs": [self.input.metadata()],
+            "inputs": [tensor.metadata() for tensor in self.inputs],
             "outputs": [output.metadata() for output in self.outputs],
             "custom": {
                 "feature_names": json.dumps(self.feature_names),
@@ -290,6 +312,52 @@ class OnnxSeldonModel:
                 f"'{self.feature_names[bad_column]}'; this model does not accept missing values"
             )
         return batch
+
+    def _checked_kinds(self, recorded: dict[str, str]) -> dict[str, Any]:
+        kinds: dict[str, Any] = {}
+        for tensor in self.inputs:
+            kind = recorded.get(
+                tensor.name, "categorical" if tensor.datatype == "BYTES" else "numeric"
+            )
+            if (
+                tensor.shape[1:] != [1]
+                or kind not in FEATURE_KINDS
+                or (kind == "categorical") != (tensor.datatype == "BYTES")
+            ):
+                raise ModelStartupError(
+                    f"{self.model_path}: input '{tensor.name}' ({tensor.datatype} "
+                    f"{tensor.shape}, recorded as {kind!r}) is not a [batch, 1] feature input"
+                )
+            kinds[tensor.name] = kind
+        return kinds
+
+    def _feature_feeds(self, X: object, features_names: list[str]) -> dict[str, np.ndarray]:
+        """One ``[rows, 1]`` input per feature from rows of mixed values (nulls are gaps)."""
+        if not isinstance(X, np.ndarray) or X.ndim != 2:
+            raise InvalidInputError(
+                f"send rows as data.ndarray: a list of rows, each a list of the "
+                f"{self.n_features} feature values ({', '.join(self.feature_names)}); null "
+                "for a missing value"
+            )
+        rows, width = X.shape
+        if width != self.n_features:
+            raise InvalidInputError(
+                f"input has {width} values per row; the model expects {self.n_features} "
+                f"({', '.join(self.feature_names)})"
+            )
+        if rows == 0 or rows > self.max_batch_rows:
+            raise InvalidInputError(f"batch of {rows} rows is outside 1..{self.max_batch_rows}")
+        order = self._column_order(list(features_names)) if features_names else range(width)
+        feeds: dict[str, np.ndarray] = {}
+        for (name, kind), column in zip(self.feature_kinds.items(), order, strict=True):
+            try:
+                values = encode_values(kind, X[:, column].tolist())
+            except FeatureValueError as error:
+                raise InvalidInputError(f"feature '{name}' ({kind}), {error}") from None
+            if values.dtype == np.float32 and np.isinf(values).any():
+                raise InvalidInputError(f"feature '{name}' holds an infinite value; send null")
+            feeds[name] = values
+        return feeds
 
     def _column_order(self, names: list[str]) -> list[int]:
         """Where each of the model's features sits among the request's columns."""

@@ -1,0 +1,1 @@
+../../zenml_integrations/tabular.py
