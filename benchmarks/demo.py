@@ -55,6 +55,7 @@ def main() -> None:
     uv = os.environ.get("UV") or shutil.which("uv")
     if not uv:
         sys.exit("uv not found: run through `make bench-demo`")
+    os.environ.pop("VIRTUAL_ENV", None)  # the kit's own; each project has its .venv
     workdir = Path(tempfile.mkdtemp(prefix="bench-demo-"))
     os.environ.update(
         ZENML_CONFIG_PATH=str(workdir / "zenml"),
