@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from zenml import pipeline
-from zenml_integrations.training.dataset import DatasetSchema, DataSource
+from zenml_integrations.training.dataset import DatasetSchema, DataSource, source_fingerprint
 
 from steps.data import load_data
 from steps.features import apply_feature_definitions, export_feature_source, materialize_features
@@ -24,7 +24,7 @@ def materialize_pipeline(
     the feature views read. ``full`` reloads every value; ``incremental`` loads
     what arrived since the last run.
     """
-    raw_data = load_data(source=source, schema=schema)
+    raw_data = load_data(source=source, schema=schema, fingerprint=source_fingerprint(source))
     exported = export_feature_source(
         raw_data=raw_data, schema=schema, feature_source=feature_source
     )
