@@ -190,6 +190,25 @@ def model_set_champion_command(model_name: str, version: str, reason: str) -> No
     click.echo(f"champion: v{version} (was {'v' + previous if previous else 'unset'})")
 
 
+@model.command("example")
+@click.argument("model_name")
+@click.option("--rows", type=click.IntRange(1, 100), default=1, show_default=True)
+@click.option("--alias", default="champion", show_default=True)
+def model_example_command(model_name: str, rows: int, alias: str) -> None:
+    """Print a request body for MODEL_NAME: records from the rows its ALIAS version learned from."""
+    import json
+
+    from zenml_integrations.mlflow.champion import active_stack_registry
+    from zenml_integrations.mlflow.examples import example_request
+    from zenml_integrations.mlflow.registry import RegistryError
+
+    try:
+        request = example_request(active_stack_registry(), model_name, alias, rows)
+    except RegistryError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(json.dumps(request))
+
+
 def _server(model_name: str) -> ServerHandle:
     from zenml_integrations.onnx.operations import ServerNotFound, find_server
 

@@ -2,7 +2,8 @@
 
 A model trained on a table sees each feature as one column of a kind:
 ``numeric`` and ``boolean`` become float32 (missing as NaN, which the model's
-own imputer fills), ``datetime`` becomes float32 days since 1970-01-01 UTC,
+own imputer fills), ``datetime`` becomes float32 days since 1970-01-01 UTC
+(resolution about three minutes in this century: enough for dates, not for seconds),
 ``categorical`` becomes a string (missing as ``""``, which the model's encoder
 knows as a level of its own). Training applies these rules to a pandas column,
 the server to the JSON values of a request; both end in the arrays the ONNX
@@ -98,3 +99,26 @@ def _days(value: Any, row: int) -> float:
         moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
         return moment.timestamp() / _SECONDS_PER_DAY
     raise FeatureValueError(f"row {row}: {value!r} is not a date (send an ISO 8601 string or null)")
+
+
+def client_values(kind: FeatureKind, values: Sequence[Any] | np.ndarray) -> list[Any]:
+    """The JSON values a client sends for model-input values: ``encode_values`` undone."""
+    decoded: list[Any] = []
+    for value in np.asarray(values, dtype=object).ravel().tolist():
+        missing = (
+            value is None
+            or value == MISSING_CATEGORY
+            or (isinstance(value, float) and value != value)
+        )
+        if missing:
+            decoded.append(None)
+        elif kind == "categorical":
+            decoded.append(str(value))
+        elif kind == "boolean":
+            decoded.append(bool(value))
+        elif kind == "datetime":
+            moment = datetime.fromtimestamp(round(float(value) * _SECONDS_PER_DAY), tz=UTC)
+            decoded.append(moment.isoformat())
+        else:
+            decoded.append(float(value))
+    return decoded

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from zenml_integrations.tabular import FeatureValueError, encode_values
+from zenml_integrations.tabular import FeatureValueError, client_values, encode_values
 
 
 def test_given_json_values_when_encoded_then_missing_becomes_nan_or_empty_level() -> None:
@@ -37,3 +37,20 @@ def test_given_a_value_of_the_wrong_kind_when_encoded_then_row_and_value_named(
 ) -> None:
     with pytest.raises(FeatureValueError, match=f"row 1: {message}"):
         encode_values(kind, [None, value])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kind", "values"),
+    [
+        ("numeric", [1.5, None, -2.0]),
+        ("boolean", [True, None, False]),
+        ("categorical", ["A", None, "rare level"]),
+        ("datetime", ["2026-03-01T12:00:00+00:00", None]),  # float32 days: exact to ~3 min
+    ],
+)
+def test_given_client_values_when_encoded_and_decoded_then_they_come_back(
+    kind: str, values: list[object]
+) -> None:
+    encoded = encode_values(kind, values)  # type: ignore[arg-type]
+
+    assert client_values(kind, encoded) == values  # type: ignore[arg-type]
