@@ -170,6 +170,14 @@ def test_given_the_champion_when_deployed_then_strings_and_gaps_get_in_process_a
         answers = [
             httpx.post(endpoint, json=body, timeout=10) for body in ({"records": records}, tensors)
         ]
+        # Traffic like the training rows: monitoring reads it back, strings and gaps included.
+        recent = table[FEATURES].tail(600).astype(object)
+        traffic = [
+            {name: _plain(value) for name, value in row.items()}
+            for row in recent.where(recent.notna(), None).to_dict(orient="records")
+        ]
+        traffic_answer = httpx.post(endpoint, json={"records": traffic}, timeout=30)
+        monitored = project.make("monitor")
         # The README's request, as written: a training row of the champion, as records.
         readme = project.shell(
             f"uv run mlops-kit model example {MODEL} > request.json && "
@@ -185,7 +193,10 @@ def test_given_the_champion_when_deployed_then_strings_and_gaps_get_in_process_a
         np.testing.assert_array_equal(served, np.asarray(expected["onnx"], np.float32))
         np.testing.assert_allclose(served, np.asarray(expected["sklearn"]), atol=1e-5)
         assert outputs["label"]["data"] == expected["labels"]
-    assert json.loads(readme.strip().splitlines()[-1])["id"].startswith(f"example-{MODEL}-v")
+    answered = [json.loads(line) for line in readme.splitlines() if line.startswith('{"')]
+    assert answered[-1]["id"].startswith(f"example-{MODEL}-v"), readme
+    assert traffic_answer.status_code == 200, traffic_answer.text
+    assert "drift gate passed" in monitored, monitored[-3000:]
 
 
 def _plain(value: Any) -> Any:
