@@ -14,7 +14,7 @@ from steps.features import apply_feature_definitions, export_feature_source, mat
 @pipeline
 def materialize_pipeline(
     source: DataSource,
-    schema: DatasetSchema,
+    dataset: DatasetSchema,
     feature_source: str,
     mode: Literal["full", "incremental"] = "full",
 ) -> None:
@@ -24,9 +24,9 @@ def materialize_pipeline(
     the feature views read. ``full`` reloads every value; ``incremental`` loads
     what arrived since the last run.
     """
-    raw_data = load_data(source=source, schema=schema, fingerprint=source_fingerprint(source))
+    raw_data = load_data(source=source, dataset=dataset, fingerprint=source_fingerprint(source))
     exported = export_feature_source(
-        raw_data=raw_data, schema=schema, feature_source=feature_source
+        raw_data=raw_data, dataset=dataset, feature_source=feature_source
     )
     feature_views = apply_feature_definitions(feature_source_export=exported)
     materialize_features(feature_views=feature_views, mode=mode)

@@ -22,7 +22,7 @@ DEFAULT_GATE = QualityGate()
 @pipeline
 def training_pipeline(
     source: DataSource,
-    schema: DatasetSchema,
+    dataset: DatasetSchema,
     model: ModelSpec,
     model_name: str,
     data_quality: DataQualitySuite | None = None,
@@ -41,29 +41,29 @@ def training_pipeline(
     when the newest rows (the held-out split) have not drifted from the rows
     the model learned from, and the quality gate finds the new version better.
     """
-    raw_data = load_data(source=source, schema=schema, fingerprint=source_fingerprint(source))
+    raw_data = load_data(source=source, dataset=dataset, fingerprint=source_fingerprint(source))
     if features is not None and features.source == "feast":
-        raw_data = historical_features(raw_data=raw_data, schema=schema, features=features)
+        raw_data = historical_features(raw_data=raw_data, dataset=dataset, features=features)
     after = []
     if data_quality is not None:
         after.append(data_quality_gate(raw_data=raw_data, suite=data_quality))
     train_data, test_data, feature_columns, data_lineage = split_data(
-        raw_data=raw_data, schema=schema, test_fraction=test_fraction, after=after
+        raw_data=raw_data, dataset=dataset, test_fraction=test_fraction, after=after
     )
     sklearn_model = train_model(
-        train_data=train_data, feature_columns=feature_columns, schema=schema, model=model
+        train_data=train_data, feature_columns=feature_columns, dataset=dataset, model=model
     )
     metrics = evaluate_model(
         sklearn_model=sklearn_model,
         test_data=test_data,
         feature_columns=feature_columns,
-        schema=schema,
+        dataset=dataset,
     )
     onnx_model, onnx_parity = export_onnx(
         sklearn_model=sklearn_model,
         test_data=test_data,
         feature_columns=feature_columns,
-        schema=schema,
+        dataset=dataset,
         tolerance=parity,
     )
     drift_verdict = None
@@ -72,8 +72,8 @@ def training_pipeline(
             reference=train_data,
             current=test_data,
             feature_columns=feature_columns,
-            id_columns=[schema.entity_column],
-            timestamp_column=schema.timestamp_column,
+            id_columns=[dataset.entity_column],
+            timestamp_column=dataset.timestamp_column,
         )
     registered_version = register_model(
         onnx_model=onnx_model,
@@ -82,7 +82,7 @@ def training_pipeline(
         onnx_parity=onnx_parity,
         train_data=train_data,
         feature_columns=feature_columns,
-        schema=schema,
+        dataset=dataset,
         model_name=model_name,
     )
     quality_gate(

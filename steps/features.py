@@ -64,14 +64,14 @@ def active_feature_store() -> FeastFeatureStore:
 
 @step(enable_cache=False)
 def export_feature_source(
-    raw_data: pd.DataFrame, schema: DatasetSchema, feature_source: str
+    raw_data: pd.DataFrame, dataset: DatasetSchema, feature_source: str
 ) -> Annotated[dict[str, str], "feature_source_export"]:
     """Write the entity, timestamp and feature columns where the feature views read them.
 
     Never cached: the file is the step's effect. The target stays out, so the
     online store never serves a label.
     """
-    features = check_table(raw_data, schema)
+    features = check_table(raw_data, dataset)
     repo = Path(active_feature_store().feature_store.repo_path)
     path = Path(feature_source)
     if path.is_absolute() or ".." in path.parts:
@@ -79,7 +79,7 @@ def export_feature_source(
             f"feature_source {feature_source!r} must be a path inside the feature repository "
             f"{repo} (as the feature views' FileSource names it), e.g. data/features.parquet"
         )
-    exported = raw_data[[schema.entity_column, schema.timestamp_column, *features]]
+    exported = raw_data[[dataset.entity_column, dataset.timestamp_column, *features]]
     (repo / path).parent.mkdir(parents=True, exist_ok=True)
     exported.to_parquet(repo / path, index=False)
     return {
@@ -132,7 +132,7 @@ def materialize_features(
 
 @step(enable_cache=False)
 def historical_features(
-    raw_data: pd.DataFrame, schema: DatasetSchema, features: TrainingFeatures
+    raw_data: pd.DataFrame, dataset: DatasetSchema, features: TrainingFeatures
 ) -> Annotated[pd.DataFrame, "training_frame"]:
     """Each row's entity, timestamp and target with the feature service's values at that time.
 
@@ -149,7 +149,7 @@ def historical_features(
             f"feature service {features.feature_service!r} is not registered in the feature "
             f"store (registered: {sorted(services)}); run `make features` first"
         )
-    roles = [schema.entity_column, schema.timestamp_column, schema.target_column]
+    roles = [dataset.entity_column, dataset.timestamp_column, dataset.target_column]
     missing = [column for column in roles if column not in raw_data.columns]
     if missing:
         raise ValueError(
@@ -157,6 +157,6 @@ def historical_features(
             f"{sorted(map(str, raw_data.columns))}"
         )
     store_timestamp = store.config.timestamp_column
-    entity_frame = raw_data[roles].rename(columns={schema.timestamp_column: store_timestamp})
+    entity_frame = raw_data[roles].rename(columns={dataset.timestamp_column: store_timestamp})
     frame = store.get_historical_features(entity_frame, service)
-    return frame.rename(columns={store_timestamp: schema.timestamp_column})
+    return frame.rename(columns={store_timestamp: dataset.timestamp_column})

@@ -28,17 +28,17 @@ def export_onnx(
     sklearn_model: Pipeline,
     test_data: pd.DataFrame,
     feature_columns: list[str],
-    schema: DatasetSchema,
+    dataset: DatasetSchema,
     tolerance: ParityTolerance,
 ) -> tuple[Annotated[bytes, "onnx_model"], Annotated[dict[str, float | int | str], "onnx_parity"]]:
     """Convert model and preprocessing; fail the run if ONNX does not reproduce them."""
-    kinds = feature_kinds(test_data, feature_columns, schema)
-    onnx_bytes = convert_to_onnx(sklearn_model, feature_columns, schema.problem_type, dict(kinds))
+    kinds = feature_kinds(test_data, feature_columns, dataset)
+    onnx_bytes = convert_to_onnx(sklearn_model, feature_columns, dataset.problem_type, dict(kinds))
     report = check_parity(
         sklearn_model,
         onnx_bytes,
         model_frame(test_data, kinds),
-        schema.problem_type,
+        dataset.problem_type,
         absolute_tolerance=tolerance.absolute,
         relative_tolerance=tolerance.relative,
     )

@@ -48,7 +48,7 @@ def register_model(
     onnx_parity: dict[str, Any],
     train_data: pd.DataFrame,
     feature_columns: list[str],
-    schema: DatasetSchema,
+    dataset: DatasetSchema,
     model_name: str,
 ) -> Annotated[dict[str, Any], "registered_version"]:
     """Register the parity-checked ONNX model with lineage tags; alias it ``challenger``.
@@ -59,7 +59,7 @@ def register_model(
     context = get_step_context()
     extra_root = Path(tempfile.mkdtemp(prefix="model-files-"))
     write_triton_repository(onnx_model, extra_root / "triton", model_name)
-    kinds = feature_kinds(train_data, feature_columns, schema)
+    kinds = feature_kinds(train_data, feature_columns, dataset)
     write_reference(model_frame(train_data, kinds), feature_columns, extra_root)
     registered = register_onnx_model(
         MlflowClient(),

@@ -27,11 +27,6 @@ from pathlib import Path
 from typing import Any
 
 # Noise from libraries, not from this project: silenced here, before they load.
-# pydantic, for every step or pipeline parameter named `schema` (ZenML turns the
-# parameters into a model, and BaseModel once had a `schema` method).
-warnings.filterwarnings(
-    "ignore", message=r"Field name .* shadows an attribute", category=UserWarning
-)
 # Python 3.12's sqlite3, used by SQLAlchemy and MLflow for the local stores.
 warnings.filterwarnings(
     "ignore", message=r"The default (date|datetime|timestamp) (adapter|converter)"
@@ -116,7 +111,7 @@ def features(environment: str, incremental: bool) -> None:
             "(regenerate it with enable_feast=true)"
         )
     training = pipeline_run_config(CONFIGS, "training", environment, {})["parameters"]
-    parameters: dict[str, Any] = {"source": training["source"], "schema": training["schema"]}
+    parameters: dict[str, Any] = {"source": training["source"], "dataset": training["dataset"]}
     if incremental:
         parameters["mode"] = "incremental"
     run = launch(materialize_pipeline, "features", environment, {"parameters": parameters})

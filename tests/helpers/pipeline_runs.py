@@ -14,7 +14,7 @@ TRAINING_CONFIG: dict[str, Any] = {
     "parameters": {
         "model_name": "churn",
         "source": {"kind": "sample", "sample_rows": 3000},
-        "schema": {
+        "dataset": {
             "problem_type": "binary_classification",
             "target_column": "churned",
             "entity_column": "customer_id",

@@ -26,6 +26,7 @@ COMMON_FILES = {
     "serving/onnx_seldon_model.py",
     "serving/requirements.in",
     "serving/requirements.txt",
+    "serving/tabular.py",
     "configs/training.yaml",
     "configs/deployment.yaml",
     "configs/monitoring.yaml",
@@ -140,7 +141,7 @@ def test_given_answers_when_rendered_then_exact_files_and_valid_contents(
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
     parameters = yaml.safe_load((project / "configs" / "training.yaml").read_text())["parameters"]
-    schema = DatasetSchema.model_validate(parameters["schema"])
+    schema = DatasetSchema.model_validate(parameters["dataset"])
     DataSource.model_validate(parameters["source"])
     assert ModelSpec.model_validate(parameters["model"]).family == answers.get(
         "model_family", "random_forest"
@@ -163,8 +164,8 @@ def test_given_file_source_when_rendered_then_columns_flow_into_config(
     project = render(template_repo, tmp_path / "project", answers)
     parameters = yaml.safe_load((project / "configs" / "training.yaml").read_text())["parameters"]
     assert parameters["source"] == {"kind": "file", "path": "data/transactions.csv"}
-    assert parameters["schema"]["target_column"] == "is_fraud"
-    assert parameters["schema"]["entity_column"] == "account_id"
+    assert parameters["dataset"]["target_column"] == "is_fraud"
+    assert parameters["dataset"]["entity_column"] == "account_id"
     assert parameters["model_name"] == "fraud_detector"
     assert 'requires-python = ">=3.12,<3.13"' in (project / "pyproject.toml").read_text()
 

@@ -96,7 +96,7 @@ def test_given_feast_and_the_sample_when_rendered_then_repo_applies_with_the_sam
     # training table's source and schema.
     published = {
         **parameters(project, "features"),
-        **{k: training[k] for k in ("source", "schema")},
+        **{k: training[k] for k in ("source", "dataset")},
     }
     hints = typing.get_type_hints(materialize_pipeline.entrypoint)
     assert set(published) <= set(inspect.signature(materialize_pipeline.entrypoint).parameters)
@@ -108,8 +108,8 @@ def test_given_feast_and_the_sample_when_rendered_then_repo_applies_with_the_sam
     makefile = (project / "Makefile").read_text()
     assert "STACK ?= local_feast\n" in makefile
     assert "export FEAST_REPO_PATH ?= $(CURDIR)/feature_repo\n" in makefile
-    assert "\nfeatures: stack ##" in makefile
-    assert "\nmaterialize: stack ##" in makefile
+    assert "\nfeatures: | $(READY) ##" in makefile
+    assert "\nmaterialize: | $(READY) ##" in makefile
     assert "evidently,feast]" in (project / "pyproject.toml").read_text()
     lint = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", str(project)],

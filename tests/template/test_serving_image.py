@@ -49,7 +49,7 @@ def test_given_a_generated_project_when_the_dockerfile_is_read_then_its_files_ex
         if keyword == "COPY":
             *sources, _destination = shlex.split(arguments)
             copied.update(sources)
-    assert copied == {"requirements.txt", "onnx_seldon_model.py"}
+    assert copied == {"requirements.txt", "onnx_seldon_model.py", "tabular.py"}
     for source in copied:
         path = serving_dir / source
         assert path.is_file(), source
@@ -119,9 +119,9 @@ def test_given_the_serving_requirements_when_read_then_pinned_and_kept_out_of_th
     assert 'name = "seldon-core"' not in (REPO_ROOT / "uv.lock").read_text()
 
 
-def test_given_the_wrapper_when_parsed_then_it_imports_numpy_onnxruntime_and_stdlib_only() -> None:
-    tree = ast.parse(Path(onnx_seldon_model.__file__).read_text())
-    imported = {
+def _top_level_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    return {
         alias.name.split(".")[0]
         for node in ast.walk(tree)
         if isinstance(node, ast.Import)
@@ -132,4 +132,16 @@ def test_given_the_wrapper_when_parsed_then_it_imports_numpy_onnxruntime_and_std
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
     }
 
-    assert imported - sys.stdlib_module_names == {"numpy", "onnxruntime"}
+
+def test_given_the_wrapper_when_parsed_then_it_imports_numpy_onnxruntime_and_stdlib_only(
+    serving_dir: Path,
+) -> None:
+    # The encoding rules come from the kit where it is installed, else from the copy beside it.
+    wrapper = _top_level_imports(Path(onnx_seldon_model.__file__)) - sys.stdlib_module_names
+    rules = _top_level_imports(serving_dir / "tabular.py") - sys.stdlib_module_names
+
+    assert wrapper == {"numpy", "onnxruntime", "zenml_integrations", "tabular"}
+    assert rules == {"numpy"}
+    assert (serving_dir / "tabular.py").read_text() == (
+        REPO_ROOT / "zenml_integrations" / "tabular.py"
+    ).read_text()

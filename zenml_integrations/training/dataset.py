@@ -25,7 +25,7 @@ from zenml_integrations.training.columns import (
 from zenml_integrations.training.errors import DatasetError
 from zenml_integrations.training.sample_data import ProblemType, generate_sample
 
-SCHEMA_KEY = "parameters.schema in configs/training.yaml"
+SCHEMA_KEY = "parameters.dataset in configs/training.yaml"
 COLUMNS_KEY = "configs/schema.yaml"
 
 

@@ -1,6 +1,6 @@
 """``configs/schema.yaml``: the columns of the user's table, recorded once, checked on every run.
 
-The file is a run-configuration layer (``parameters.schema.columns``) that the
+The file is a run-configuration layer (``parameters.dataset.columns``) that the
 project's ``run.py`` lays over ``configs/training.yaml``; it is written from the
 data on the first training run (or by ``python run.py schema``) for the user to
 review and commit.
@@ -24,7 +24,7 @@ _HEADER = """\
 # Every training run refuses data whose columns appear, vanish or change kind.
 # Review the kinds: numeric | boolean | categorical | datetime | text (ids and
 # free text, not used as features). Change a kind here, or list a column under
-# parameters.schema.exclude_columns in configs/training.yaml; record the columns
+# parameters.dataset.exclude_columns in configs/training.yaml; record the columns
 # again after an intended change with: python run.py schema
 """
 
@@ -36,13 +36,13 @@ def record_columns(configs_dir: Path, parameters: dict[str, Any]) -> str:
         One line for the user: what was recorded and what to do with it.
     """
     source = DataSource.model_validate(parameters["source"])
-    problem_type = DatasetSchema.model_validate(parameters["schema"]).problem_type
+    problem_type = DatasetSchema.model_validate(parameters["dataset"]).problem_type
     frame = load_table(source, problem_type)
     columns = describe_columns(frame)
     origin = source.path if source.kind == "file" else "the bundled sample"
     layer = {
         "parameters": {
-            "schema": {"columns": {name: _plain(spec) for name, spec in columns.items()}}
+            "dataset": {"columns": {name: _plain(spec) for name, spec in columns.items()}}
         }
     }
     path = configs_dir / SCHEMA_FILE

@@ -313,7 +313,7 @@ def test_given_string_target_without_positive_label_when_checked_then_refused() 
     with pytest.raises(DatasetError, match="positive_label") as raised:
         check_table(frame, make_schema())
     assert "['no', 'yes']" in str(raised.value)
-    assert "parameters.schema in configs/training.yaml" in str(raised.value)
+    assert "parameters.dataset in configs/training.yaml" in str(raised.value)
 
 
 def test_given_string_target_with_positive_label_when_read_then_it_is_one() -> None:
