@@ -271,6 +271,21 @@ def one_line(message: str | None) -> str:
     return " ".join((message or "no message recorded").split())
 
 
+def explain(error: Exception) -> str:
+    """The error on one line; for refused parameters, each one's place, problem and value."""
+    from pydantic import ValidationError
+
+    cause = error.__cause__
+    if not isinstance(cause, ValidationError):
+        return one_line(str(error))
+    problems = [
+        f"parameters.{'.'.join(map(str, problem['loc']))}: {problem['msg']} "
+        f"(got {str(problem.get('input'))[:80]!r})"
+        for problem in cause.errors()
+    ]
+    return f"configs/ refused: {'; '.join(problems)}"
+
+
 def describe(run: Any) -> str:
     """What a user wants to know after a training run, and where to find it."""
     lines = [f"run {run.name}: {run.status.value}"]
@@ -316,9 +331,7 @@ def main() -> None:
         except click.Abort:
             sys.exit("aborted")
         except Exception as error:  # a failure outside any step: config, store, stack
-            click.secho(
-                f"error: {type(error).__name__}: {one_line(str(error))}", err=True, fg="red"
-            )
+            click.secho(f"error: {type(error).__name__}: {explain(error)}", err=True, fg="red")
             sys.exit(1)
     else:
         cli()
