@@ -20,7 +20,7 @@ export UV_PYTHON ?= 3.11
 unexport PYTHONDONTWRITEBYTECODE
 export UV
 
-.PHONY: setup tools demo test test-fast lint format bench-demo bench-serve bench-feast bench-drift soak clean
+.PHONY: setup tools demo test test-fast check-newest check-lowest lint format bench-demo bench-serve bench-feast bench-drift soak clean
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv $(CURDIR)/.tools
@@ -53,6 +53,12 @@ PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: setup tools ## The whole suite: end-to-end, integration, template and unit tests
 	$(UV) run pytest $(PYTEST_PARALLEL) --durations=25 tests/e2e tests/integration tests/template tests/unit
+
+check-newest: setup ## Unit and template tiers on every dependency's newest release (scratch venv)
+	scripts/check-versions.sh newest $(UV_PYTHON)
+
+check-lowest: setup ## Unit and template tiers on our lowest allowed versions (scratch venv)
+	scripts/check-versions.sh lowest $(UV_PYTHON)
 
 test-fast: setup ## Unit tests only
 	$(UV) run pytest $(PYTEST_PARALLEL) -m unit

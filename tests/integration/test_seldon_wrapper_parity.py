@@ -52,11 +52,12 @@ pytestmark = pytest.mark.slow
 
 SERVING_DIR = REPO_ROOT / "template" / "serving"
 WRAPPER = Path(onnx_seldon_model.__file__)
+IMAGE_PYTHON = "3.12"  # FROM python:3.12-slim (seldon-core 1.19 needs >= 3.12)
 ENCODING_RULES = SERVING_DIR / "tabular.py"  # copied beside the wrapper, as in the image
 # Absolute for probabilities; relative too for regression outputs near 100, where one float32
 # step is 7.6e-6 and the two onnxruntime versions sum a forest's trees in a different order.
 TOLERANCE = 1e-6
-# (problem type, model family): tree ensemble classifier (onnxruntime 1.26.0 got it wrong),
+# (problem type, model family): tree ensemble classifier (onnxruntime 1.26-1.27 got it wrong),
 # linear classifier, tree ensemble regressor.
 CASES = [
     ("binary_classification", "random_forest"),
@@ -102,11 +103,17 @@ class SeldonMicroservice:
         )
 
 
+def image_python() -> str:
+    """The serving image's Python (its Dockerfile's FROM): a pyenv build, or uv's discovery."""
+    builds = sorted(Path.home().glob(f".pyenv/versions/{IMAGE_PYTHON}.*/bin/python{IMAGE_PYTHON}"))
+    return str(builds[-1]) if builds else IMAGE_PYTHON
+
+
 @pytest.fixture(scope="session")
 def seldon_python(request: pytest.FixtureRequest) -> Path:
     """Python of a virtualenv with the serving image's pinned requirements, one per pin set."""
     requirements = SERVING_DIR / "requirements.txt"
-    key = hashlib.sha256(requirements.read_bytes() + b"python3.11").hexdigest()[:16]
+    key = hashlib.sha256(requirements.read_bytes() + IMAGE_PYTHON.encode()).hexdigest()[:16]
     root = Path(request.config.cache.mkdir(f"seldon-venv-{key}"))
     venv, ready = root / "venv", root / "ready"
     uv = os.environ.get("UV") or shutil.which("uv")
@@ -118,7 +125,7 @@ def seldon_python(request: pytest.FixtureRequest) -> Path:
             environment = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
             python = str(venv / "bin" / "python")
             for command in (
-                [uv, "venv", "--quiet", "--python", "3.11", str(venv)],
+                [uv, "venv", "--quiet", "--python", image_python(), str(venv)],
                 [uv, "pip", "install", "--quiet", "--python", python, "--no-deps",
                  "-r", str(requirements)],
                 [uv, "pip", "check", "--python", python],

@@ -125,7 +125,8 @@ def test_given_answers_when_rendered_then_exact_files_and_valid_contents(
                 source = template_repo / "template" / relative
                 assert text == source.read_text(encoding="utf-8"), path
             else:
-                assert "{{" not in text, path
+                # GitHub Actions expressions (${{ matrix.python }}) are the workflow's own.
+                assert "{{" not in text.replace("${{", ""), path
                 assert "{%" not in text, path
             assert not path.is_symlink(), f"{path} must be a copy, not a link into the template"
             if path.suffix in {".yaml", ".yml"}:
@@ -167,7 +168,7 @@ def test_given_file_source_when_rendered_then_columns_flow_into_config(
     assert parameters["dataset"]["target_column"] == "is_fraud"
     assert parameters["dataset"]["entity_column"] == "account_id"
     assert parameters["model_name"] == "fraud_detector"
-    assert 'requires-python = ">=3.12,<3.13"' in (project / "pyproject.toml").read_text()
+    assert 'requires-python = ">=3.12,<3.14"' in (project / "pyproject.toml").read_text()
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ def test_given_a_generated_project_when_the_dockerfile_is_read_then_its_files_ex
     serving_dir: Path,
 ) -> None:
     steps = instructions(serving_dir / "Dockerfile")
-    assert steps[0] == ("FROM", "python:3.11-slim")
+    assert steps[0] == ("FROM", "python:3.12-slim")
 
     copied: set[str] = set()
     for keyword, arguments in steps:

@@ -70,6 +70,8 @@ def convert_to_onnx(
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
+    final_estimator = model.steps[-1][1]
+    refuse_unfaithful_conversion(type(final_estimator).__name__)
     kinds = {name: (feature_kinds or {}).get(name, "numeric") for name in feature_names}
     if any(kind not in ("numeric", "boolean") for kind in kinds.values()):
         initial_types: list[tuple[str, Any]] = [
@@ -84,7 +86,6 @@ def convert_to_onnx(
     else:
         initial_types = [(INPUT_NAME, FloatTensorType([None, len(feature_names)]))]
 
-    final_estimator = model.steps[-1][1]
     options = (
         {id(final_estimator): {"zipmap": False}}
         if problem_type == "binary_classification"
@@ -112,6 +113,25 @@ def convert_to_onnx(
         entry = onnx_model.metadata_props.add()
         entry.key, entry.value = key, value
     return bytes(onnx_model.SerializeToString())
+
+
+def refuse_unfaithful_conversion(estimator: str) -> None:
+    """Refuse estimators whose ONNX conversion cannot pass the parity gate, saying why.
+
+    Raises:
+        OnnxConversionError: for ``HistGradientBoosting*`` with skl2onnx up to 1.20, whose
+            converter fails under protobuf 7 and converts wrongly under protobuf 6 (skl2onnx
+            issue 1227, fixed after 1.20).
+    """
+    import skl2onnx
+
+    release = tuple(int(part) for part in skl2onnx.__version__.split(".")[:2])
+    if estimator.startswith("HistGradientBoosting") and release <= (1, 20):
+        raise OnnxConversionError(
+            f"skl2onnx {skl2onnx.__version__} cannot convert {estimator} faithfully (it fails "
+            "under protobuf 7 and breaks parity under protobuf 6: skl2onnx issue 1227, fixed "
+            "after 1.20); use the gradient_boosting family (GradientBoosting*) instead"
+        )
 
 
 def input_signature(onnx_bytes: bytes) -> dict[str, object]:

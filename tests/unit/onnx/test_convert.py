@@ -16,7 +16,11 @@ from zenml_integrations.onnx.convert import (
     run_onnx,
     verify_artifact,
 )
-from zenml_integrations.onnx.errors import OnnxArtifactMismatch, OnnxParityError
+from zenml_integrations.onnx.errors import (
+    OnnxArtifactMismatch,
+    OnnxConversionError,
+    OnnxParityError,
+)
 from zenml_integrations.training.models import ModelSpec, build_estimator
 from zenml_integrations.training.sample_data import (
     SAMPLE_ENTITY_COLUMN,
@@ -195,3 +199,15 @@ def test_given_a_registered_signature_that_differs_then_the_artifact_is_refused(
     registered = {**input_signature(case.onnx_bytes), "feature_names": ["a", "b"], "shape": [-1, 2]}
     with pytest.raises(OnnxArtifactMismatch, match=r"input signature .* differs from the regis"):
         verify_artifact(case.onnx_bytes, sha256, registered)
+
+
+def test_given_hist_gradient_boosting_when_converted_then_refused_naming_upstream_issue() -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(80, 3))
+    model = Pipeline([("model", HistGradientBoostingClassifier(max_iter=5))])
+    model.fit(rows, rows[:, 0] > 0)
+
+    with pytest.raises(OnnxConversionError, match="skl2onnx issue 1227"):
+        convert_to_onnx(model, ["a", "b", "c"], "binary_classification")
