@@ -41,7 +41,8 @@ from sklearn.pipeline import Pipeline
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from zenml_integrations.onnx.convert import convert_to_onnx, run_onnx  # noqa: E402
+from zenml_integrations.onnx.export.conversion import convert_to_onnx  # noqa: E402
+from zenml_integrations.onnx.export.parity import run_onnx  # noqa: E402
 from zenml_integrations.training.dataset import DatasetSchema, check_table  # noqa: E402
 from zenml_integrations.training.models import ModelSpec, build_estimator  # noqa: E402
 from zenml_integrations.training.sample_data import generate_sample  # noqa: E402
@@ -218,7 +219,7 @@ def main() -> None:
     }
     servers = [
         subprocess.Popen(
-            ["taskset", "-c", "0", sys.executable, "-m", "zenml_integrations.onnx.serving",
+            ["taskset", "-c", "0", sys.executable, "-m", "zenml_integrations.onnx.server",
              "--model", str(onnx_path), "--version", "1", "--config", str(server_config)],
             env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         ),

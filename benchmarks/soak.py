@@ -26,7 +26,7 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from zenml_integrations.onnx.convert import convert_to_onnx  # noqa: E402
+from zenml_integrations.onnx.export.conversion import convert_to_onnx  # noqa: E402
 
 from benchmarks.loadgen import run_fixed_rate  # noqa: E402
 from benchmarks.serve import SCHEMA, free_port, train_forest, wait_ready  # noqa: E402
@@ -63,7 +63,7 @@ def main() -> None:
     config.write_text(json.dumps({"model_name": "churn", "port": port,
                                   "inference_log_dir": str(workdir / "logs")}))  # fmt: skip
     server = subprocess.Popen(
-        ["taskset", "-c", "0", sys.executable, "-m", "zenml_integrations.onnx.serving",
+        ["taskset", "-c", "0", sys.executable, "-m", "zenml_integrations.onnx.server",
          "--model", str(onnx_path), "--version", "1", "--config", str(config)],
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

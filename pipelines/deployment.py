@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from zenml import pipeline
-from zenml_integrations.onnx.serving.config import FeatureLookupConfig, RolloutConfig
+from zenml_integrations.onnx.rollout.config import RolloutConfig
+from zenml_integrations.onnx.server.config import FeatureLookupConfig
 
 from steps.deployment import deploy_model
 

@@ -17,12 +17,13 @@ from zenml_integrations.mlflow.registry import (
     record_rollout,
 )
 from zenml_integrations.onnx.admin_client import AdminClient
-from zenml_integrations.onnx.convert import verify_artifact
+from zenml_integrations.onnx.export.conversion import verify_artifact
 from zenml_integrations.onnx.flavor import DeployerMode
 from zenml_integrations.onnx.kubernetes.service import KubernetesOnnxService
 from zenml_integrations.onnx.model_deployer import OnnxModelDeployer
+from zenml_integrations.onnx.rollout.config import RolloutConfig
+from zenml_integrations.onnx.server.config import FeatureLookupConfig
 from zenml_integrations.onnx.service import OnnxServerService, OnnxServerServiceConfig
-from zenml_integrations.onnx.serving.config import FeatureLookupConfig, RolloutConfig
 
 logger = get_logger(__name__)
 

@@ -9,7 +9,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from sklearn.pipeline import Pipeline
 from zenml import log_metadata, step
-from zenml_integrations.onnx.convert import check_parity, convert_to_onnx, enforce_parity
+from zenml_integrations.onnx.export.conversion import convert_to_onnx
+from zenml_integrations.onnx.export.parity import check_parity, enforce_parity
 from zenml_integrations.training.dataset import DatasetSchema, feature_kinds
 from zenml_integrations.training.preprocessing import model_frame
 

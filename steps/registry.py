@@ -19,8 +19,8 @@ from zenml_integrations.mlflow.registry import (
     register_onnx_model,
 )
 from zenml_integrations.monitoring.reference import write_reference
-from zenml_integrations.onnx.convert import input_signature
-from zenml_integrations.onnx.triton import write_triton_repository
+from zenml_integrations.onnx.export.conversion import input_signature
+from zenml_integrations.onnx.export.triton import write_triton_repository
 from zenml_integrations.training.dataset import DatasetSchema, feature_kinds
 from zenml_integrations.training.preprocessing import model_frame
 

@@ -40,7 +40,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from zenml.client import Client
 from zenml_integrations.mlflow.registry import fetch_onnx_model
-from zenml_integrations.onnx.convert import run_onnx
+from zenml_integrations.onnx.export.parity import run_onnx
 from zenml_integrations.training.preprocessing import model_frame
 
 records = json.loads(open(sys.argv[2]).read())

@@ -21,8 +21,8 @@ from zenml.client import Client
 from zenml_integrations.onnx.kubernetes.__main__ import main as advance_canary
 from zenml_integrations.onnx.kubernetes.service import KubernetesOnnxService
 from zenml_integrations.onnx.model_deployer import OnnxModelDeployer
+from zenml_integrations.onnx.rollout.config import RolloutConfig
 from zenml_integrations.onnx.service import OnnxServerService, OnnxServerServiceConfig
-from zenml_integrations.onnx.serving.config import RolloutConfig
 
 MODEL_NAME = "churn_model"
 

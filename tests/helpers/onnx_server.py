@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 import uvicorn
-from zenml_integrations.onnx.serving.app import OnnxServer, create_server
-from zenml_integrations.onnx.serving.config import ServerConfig
+from zenml_integrations.onnx.server.app import OnnxServer, create_server
+from zenml_integrations.onnx.server.config import ServerConfig
 
 ADMIN_TOKEN = "test-admin-token"
 WEIGHTS = [0.3, -0.2, 0.1, 0.0, 0.5, -0.4, 0.2, 0.1]

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from zenml_integrations.feast.flavor import FeastFeatureStoreConfig
 from zenml_integrations.feast.store import FeastFeatureStore, clear_feature_store_cache
-from zenml_integrations.onnx.convert import convert_to_onnx
+from zenml_integrations.onnx.export.conversion import convert_to_onnx
 
 from tests.helpers.cli import REPO_ROOT, mlops_kit, run_python
 from tests.helpers.onnx_server import RunningServer, start_server, stop_server
@@ -262,7 +262,7 @@ def test_given_a_service_that_does_not_match_the_model_when_starting_then_start_
     )
 
     started = subprocess.run(
-        [sys.executable, "-m", "zenml_integrations.onnx.serving", "--model", str(model_path),
+        [sys.executable, "-m", "zenml_integrations.onnx.server", "--model", str(model_path),
          "--version", "1", "--config", str(config), "--port", "0"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
@@ -315,7 +315,7 @@ from pathlib import Path
 import httpx
 from zenml.client import Client
 from zenml_integrations.onnx.service import OnnxServerService, OnnxServerServiceConfig
-from zenml_integrations.onnx.serving.config import FeatureLookupConfig
+from zenml_integrations.onnx.server.config import FeatureLookupConfig
 
 model_path, project, lookup_json, customer = Path(sys.argv[1]), Path(sys.argv[2]), *sys.argv[3:]
 # What the deployment step does: anchor relative paths at the project root.
@@ -358,7 +358,7 @@ def test_given_the_onnx_deployer_when_deployed_with_a_relative_repo_path_then_th
 
     assert answer["status"] == 200, answer
     assert answer["body"]["model_version"] == "1"
-    from zenml_integrations.onnx.serving.model import OnnxModel
+    from zenml_integrations.onnx.server.model import OnnxModel
 
     vector = training_frame[FEATURES].iloc[[0]].to_numpy(np.float32)
     expected = OnnxModel("churn", "1", model).predict(vector)

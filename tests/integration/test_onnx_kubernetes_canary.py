@@ -23,7 +23,7 @@ from zenml_integrations.onnx.kubernetes.canary import (
 from zenml_integrations.onnx.kubernetes.cluster import ServingCluster
 from zenml_integrations.onnx.kubernetes.config import KubernetesServingConfig
 from zenml_integrations.onnx.kubernetes.manifests import ModelVariant, ServingPlan
-from zenml_integrations.onnx.serving.config import RollbackPolicy, RolloutConfig
+from zenml_integrations.onnx.rollout.config import RollbackPolicy, RolloutConfig
 
 from tests.helpers.fake_kubernetes_api import FakeKubernetesApi, fake_kubernetes_api
 from tests.helpers.fake_prometheus import FakePrometheus, Samples, fake_prometheus

@@ -15,7 +15,7 @@ from zenml.enums import ServiceState
 from zenml_integrations.onnx.kubernetes.cluster import ClusterError, ServingCluster
 from zenml_integrations.onnx.kubernetes.config import KubernetesServingConfig
 from zenml_integrations.onnx.kubernetes.manifests import ManifestError, ModelVariant, ServingPlan
-from zenml_integrations.onnx.serving.config import RolloutConfig
+from zenml_integrations.onnx.rollout.config import RolloutConfig
 
 from tests.helpers.fake_kubernetes_api import FakeKubernetesApi, fake_kubernetes_api
 

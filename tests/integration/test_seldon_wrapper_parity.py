@@ -26,7 +26,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from zenml_integrations.onnx.convert import convert_to_onnx
+from zenml_integrations.onnx.export.conversion import convert_to_onnx
 from zenml_integrations.onnx.seldon import onnx_seldon_model
 from zenml_integrations.training.columns import describe_columns
 from zenml_integrations.training.dataset import (

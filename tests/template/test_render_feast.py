@@ -16,7 +16,7 @@ import yaml
 from pydantic import TypeAdapter
 from zenml_integrations.feast.flavor import FeastFeatureStoreConfig
 from zenml_integrations.feast.store import FeastFeatureStore, clear_feature_store_cache
-from zenml_integrations.onnx.serving.config import FeatureLookupConfig
+from zenml_integrations.onnx.server.config import FeatureLookupConfig
 from zenml_integrations.stack_recipes import load_recipe
 from zenml_integrations.training.sample_data import generate_sample
 

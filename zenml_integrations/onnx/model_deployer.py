@@ -36,8 +36,8 @@ from zenml_integrations.onnx.kubernetes.service import (
     KubernetesOnnxService,
     KubernetesOnnxServiceConfig,
 )
+from zenml_integrations.onnx.rollout.config import RolloutConfig
 from zenml_integrations.onnx.service import OnnxServerService, OnnxServerServiceConfig
-from zenml_integrations.onnx.serving.config import RolloutConfig
 
 if TYPE_CHECKING:
     from zenml_integrations.onnx.kubernetes.canary import CanaryController
@@ -97,7 +97,7 @@ class OnnxModelDeployer(BaseModelDeployer):
         The server promotes and rolls back by itself; the version it serves
         now comes from its state file, not from the config it was started with.
         """
-        from zenml_integrations.onnx.serving.state import load_state
+        from zenml_integrations.onnx.server.state import load_state
 
         if isinstance(service_instance, KubernetesOnnxService):
             return _kubernetes_server_info(service_instance)

@@ -41,7 +41,7 @@ class OnnxServerServiceConfig(LocalDaemonServiceConfig):
 
 
 class OnnxServerService(LocalDaemonService, BaseDeploymentService):
-    """Runs ``zenml_integrations.onnx.serving`` in a daemon process."""
+    """Runs ``zenml_integrations.onnx.server`` in a daemon process."""
 
     SERVICE_TYPE = ONNX_SERVICE_TYPE
     config: OnnxServerServiceConfig
@@ -66,8 +66,8 @@ class OnnxServerService(LocalDaemonService, BaseDeploymentService):
     def run(self) -> None:
         """Serve until stopped; SIGTERM ends the process (uvicorn's own handler)."""
         import uvicorn
-        from zenml_integrations.onnx.serving.app import create_server
-        from zenml_integrations.onnx.serving.config import ServerConfig
+        from zenml_integrations.onnx.server.app import create_server
+        from zenml_integrations.onnx.server.config import ServerConfig
 
         self.endpoint.prepare_for_start()
         settings = ServerConfig.model_validate(

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
-from zenml_integrations.onnx.convert import convert_to_onnx, run_onnx
+from zenml_integrations.onnx.export.conversion import convert_to_onnx
+from zenml_integrations.onnx.export.parity import run_onnx
 from zenml_integrations.training.columns import describe_columns
 from zenml_integrations.training.dataset import (
     DatasetSchema,

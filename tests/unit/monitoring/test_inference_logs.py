@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from zenml_integrations.monitoring.inference_logs import busiest, read_inference_logs
-from zenml_integrations.onnx.serving.inference_log import InferenceLogger
+from zenml_integrations.onnx.server.inference_log import InferenceLogger
 
 
 def _log(directory: Path, entries: list[tuple[str, np.ndarray]]) -> None:

@@ -22,8 +22,8 @@ from zenml_integrations.onnx.errors import OnnxError
 from zenml_integrations.onnx.kubernetes.cluster import ServingCluster
 from zenml_integrations.onnx.kubernetes.config import MetricsFamily
 from zenml_integrations.onnx.kubernetes.manifests import ModelVariant, ServingPlan, resource_name
-from zenml_integrations.onnx.serving.config import Strategy
-from zenml_integrations.onnx.serving.policy import Judgement, Verdict, WindowStats, judge
+from zenml_integrations.onnx.rollout.config import Strategy
+from zenml_integrations.onnx.rollout.policy import Judgement, Verdict, WindowStats, judge
 
 
 class CanaryError(OnnxError):

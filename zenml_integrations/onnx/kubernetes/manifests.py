@@ -19,7 +19,7 @@ from zenml_integrations.onnx.kubernetes.config import (
     KubernetesServingConfig,
     ServingTarget,
 )
-from zenml_integrations.onnx.serving.config import RolloutConfig, Strategy
+from zenml_integrations.onnx.rollout.config import RolloutConfig, Strategy
 
 ANNOTATION_PREFIX = "mlops-kit.io"
 PLAN_ANNOTATION = f"{ANNOTATION_PREFIX}/rollout-plan"

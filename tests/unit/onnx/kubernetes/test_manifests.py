@@ -21,7 +21,7 @@ from zenml_integrations.onnx.kubernetes.manifests import (
     to_yaml,
 )
 from zenml_integrations.onnx.kubernetes.schema import validate_manifests
-from zenml_integrations.onnx.serving.config import RolloutConfig
+from zenml_integrations.onnx.rollout.config import RolloutConfig
 
 from tests.helpers.repo import REPO_ROOT
 

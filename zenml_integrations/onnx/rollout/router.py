@@ -7,7 +7,7 @@ import threading
 import zlib
 from dataclasses import dataclass, field, replace
 
-from zenml_integrations.onnx.serving.config import RolloutConfig, Strategy
+from zenml_integrations.onnx.rollout.config import RolloutConfig, Strategy
 
 
 @dataclass(frozen=True)

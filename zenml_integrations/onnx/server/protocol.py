@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
-from zenml_integrations.onnx.serving.model import Batch, OnnxModel, batch_rows
+from zenml_integrations.onnx.server.model import Batch, OnnxModel, batch_rows
 from zenml_integrations.tabular import FeatureKind, FeatureValueError, encode_values
 
 if TYPE_CHECKING:
-    from zenml_integrations.onnx.serving.feature_lookup import EntityFeatures
+    from zenml_integrations.onnx.server.feature_lookup import EntityFeatures
 
 # Up to this many values, a Python sum checks finiteness faster than numpy.
 _SMALL_BATCH_VALUES = 256

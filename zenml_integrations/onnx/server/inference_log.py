@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import numpy as np
 import orjson
-from zenml_integrations.onnx.serving.model import Batch
+from zenml_integrations.onnx.server.model import Batch
 
 
 class InferenceLogger:

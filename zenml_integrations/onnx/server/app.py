@@ -21,19 +21,20 @@ from typing import Any
 import numpy as np
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from zenml_integrations.onnx.serving.config import RolloutConfig, ServerConfig, Strategy
-from zenml_integrations.onnx.serving.feature_lookup import EntityFeatures, entity_features
-from zenml_integrations.onnx.serving.inference_log import InferenceLogger
-from zenml_integrations.onnx.serving.metrics import ServerMetrics
-from zenml_integrations.onnx.serving.model import Batch, ModelLoadError, OnnxModel
-from zenml_integrations.onnx.serving.policy import Verdict, VersionWindow, WindowStats, judge
-from zenml_integrations.onnx.serving.protocol import (
+from zenml_integrations.onnx.rollout.config import RolloutConfig, Strategy
+from zenml_integrations.onnx.rollout.policy import Verdict, VersionWindow, WindowStats, judge
+from zenml_integrations.onnx.rollout.router import RouteDecision, Router
+from zenml_integrations.onnx.server.config import ServerConfig
+from zenml_integrations.onnx.server.feature_lookup import EntityFeatures, entity_features
+from zenml_integrations.onnx.server.inference_log import InferenceLogger
+from zenml_integrations.onnx.server.metrics import ServerMetrics
+from zenml_integrations.onnx.server.model import Batch, ModelLoadError, OnnxModel
+from zenml_integrations.onnx.server.protocol import (
     InferenceRequestError,
     encode_infer_response,
     parse_infer_request,
 )
-from zenml_integrations.onnx.serving.router import RouteDecision, Router
-from zenml_integrations.onnx.serving.state import (
+from zenml_integrations.onnx.server.state import (
     MAX_REMEMBERED_ROLLBACKS,
     RollbackRecord,
     ServedVersion,

@@ -1,4 +1,4 @@
-"""Run the ONNX server: ``python -m zenml_integrations.onnx.serving --help``."""
+"""Run the ONNX server: ``python -m zenml_integrations.onnx.server --help``."""
 
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ def main(
     """Serve one ONNX model over the Open Inference Protocol (V2)."""
     import uvicorn
     from zenml_integrations.onnx.errors import OnnxError
-    from zenml_integrations.onnx.serving.app import create_server
-    from zenml_integrations.onnx.serving.config import ServerConfig
+    from zenml_integrations.onnx.server.app import create_server
+    from zenml_integrations.onnx.server.config import ServerConfig
 
     settings: dict[str, Any] = json.loads(config_path.read_text()) if config_path else {}
     overrides = {"model_name": model_name, "host": host, "port": port}

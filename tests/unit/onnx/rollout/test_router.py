@@ -6,8 +6,8 @@ import threading
 from collections import Counter
 
 import pytest
-from zenml_integrations.onnx.serving.config import RolloutConfig, Strategy
-from zenml_integrations.onnx.serving.router import RouteDecision, Router
+from zenml_integrations.onnx.rollout.config import RolloutConfig, Strategy
+from zenml_integrations.onnx.rollout.router import RouteDecision, Router
 
 
 def rollout(strategy: str = "canary", steps: list[float] | None = None) -> RolloutConfig:

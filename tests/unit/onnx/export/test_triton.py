@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zenml_integrations.onnx.triton import write_triton_repository
+from zenml_integrations.onnx.export.triton import write_triton_repository
 
 from tests.helpers.onnx_models import logistic_model
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from zenml_integrations.onnx.serving.state import (
+from zenml_integrations.onnx.server.state import (
     RollbackRecord,
     ServedVersion,
     ServingState,

@@ -19,15 +19,15 @@ import orjson
 import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
-from zenml_integrations.onnx.serving.app import OnnxServer
-from zenml_integrations.onnx.serving.config import FeatureLookupConfig, ServerConfig
-from zenml_integrations.onnx.serving.feature_lookup import (
+from zenml_integrations.onnx.server.app import OnnxServer
+from zenml_integrations.onnx.server.config import FeatureLookupConfig, ServerConfig
+from zenml_integrations.onnx.server.feature_lookup import (
     EntityFeatures,
     FeatureLookupError,
     entity_features,
 )
-from zenml_integrations.onnx.serving.model import OnnxModel
-from zenml_integrations.onnx.serving.protocol import InferenceRequestError, parse_infer_request
+from zenml_integrations.onnx.server.model import OnnxModel
+from zenml_integrations.onnx.server.protocol import InferenceRequestError, parse_infer_request
 
 from tests.helpers.onnx_models import FEATURES, logistic_model
 

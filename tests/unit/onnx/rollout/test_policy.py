@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 import pytest
-from zenml_integrations.onnx.serving.config import RollbackPolicy
-from zenml_integrations.onnx.serving.policy import Verdict, VersionWindow, WindowStats, judge
+from zenml_integrations.onnx.rollout.config import RollbackPolicy
+from zenml_integrations.onnx.rollout.policy import Verdict, VersionWindow, WindowStats, judge
 
 POLICY = RollbackPolicy(window_seconds=10, min_requests=10)
 CHAMPION = WindowStats(

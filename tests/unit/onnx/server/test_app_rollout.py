@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import time
 
-from zenml_integrations.onnx.serving.app import OnnxServer
-from zenml_integrations.onnx.serving.config import RolloutConfig, ServerConfig
-from zenml_integrations.onnx.serving.model import OnnxModel
+from zenml_integrations.onnx.rollout.config import RolloutConfig
+from zenml_integrations.onnx.server.app import OnnxServer
+from zenml_integrations.onnx.server.config import ServerConfig
+from zenml_integrations.onnx.server.model import OnnxModel
 
 from tests.helpers.onnx_models import FEATURES, logistic_model
 

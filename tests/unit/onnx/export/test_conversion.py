@@ -7,19 +7,21 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
-from zenml_integrations.onnx.convert import (
-    ParityReport,
-    check_parity,
-    convert_to_onnx,
-    enforce_parity,
-    input_signature,
-    run_onnx,
-    verify_artifact,
-)
 from zenml_integrations.onnx.errors import (
     OnnxArtifactMismatch,
     OnnxConversionError,
     OnnxParityError,
+)
+from zenml_integrations.onnx.export.conversion import (
+    convert_to_onnx,
+    input_signature,
+    verify_artifact,
+)
+from zenml_integrations.onnx.export.parity import (
+    ParityReport,
+    check_parity,
+    enforce_parity,
+    run_onnx,
 )
 from zenml_integrations.training.models import ModelSpec, build_estimator
 from zenml_integrations.training.sample_data import (

@@ -15,7 +15,7 @@ from enum import StrEnum
 from itertools import takewhile
 
 import numpy as np
-from zenml_integrations.onnx.serving.config import RollbackPolicy
+from zenml_integrations.onnx.rollout.config import RollbackPolicy
 
 
 @dataclass(frozen=True)

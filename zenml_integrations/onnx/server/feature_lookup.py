@@ -38,8 +38,8 @@ import numpy as np
 import numpy.typing as npt
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from zenml_integrations.onnx.errors import OnnxError
-from zenml_integrations.onnx.serving.config import FeatureLookupConfig
-from zenml_integrations.onnx.serving.protocol import InferenceRequestError
+from zenml_integrations.onnx.server.config import FeatureLookupConfig
+from zenml_integrations.onnx.server.protocol import InferenceRequestError
 
 logger = logging.getLogger(__name__)
 
