@@ -10,6 +10,7 @@ from zenml.data_validators.base_data_validator import (
     BaseDataValidatorFlavor,
 )
 from zenml_integrations.evidently.config import ColumnDriftTest
+from zenml_integrations.flavor_docs import flavor_page_url
 
 if TYPE_CHECKING:
     from zenml_integrations.evidently.validator import EvidentlyDriftGate
@@ -27,11 +28,15 @@ class EvidentlyDriftGateConfig(BaseDataValidatorConfig):
     numerical_method: str | None = Field(
         default=None, description="Evidently drift method for numerical columns (None: default)."
     )
-    numerical_threshold: float | None = None
+    numerical_threshold: float | None = Field(
+        default=None, description="Threshold of numerical_method (None: the method's default)."
+    )
     categorical_method: str | None = Field(
         default=None, description="Evidently drift method for categorical columns."
     )
-    categorical_threshold: float | None = None
+    categorical_threshold: float | None = Field(
+        default=None, description="Threshold of categorical_method (None: the method's default)."
+    )
     columns: dict[str, ColumnDriftTest] = Field(
         default_factory=dict, description="Per-column method and threshold overrides."
     )
@@ -47,7 +52,9 @@ class EvidentlyDriftGateConfig(BaseDataValidatorConfig):
         description="Rows drawn from each frame for the HTML report (the verdict uses "
         "sample_rows): the report's cost grows with rows, its reading does not.",
     )
-    random_state: int = 0
+    random_state: int = Field(
+        default=0, description="Seed of the row samples, so a rerun tests the same rows."
+    )
 
 
 class EvidentlyDriftGateFlavor(BaseDataValidatorFlavor):
@@ -72,5 +79,5 @@ class EvidentlyDriftGateFlavor(BaseDataValidatorFlavor):
 
     @property
     def docs_url(self) -> str | None:
-        """No hosted docs yet: the README describes the flavor."""
-        return None
+        """This flavor's page under the distribution's Documentation URL."""
+        return flavor_page_url(self.name)

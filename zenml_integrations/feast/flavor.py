@@ -12,6 +12,7 @@ from zenml.feature_stores.base_feature_store import (
     BaseFeatureStoreFlavor,
 )
 from zenml.utils.secret_utils import SecretField, is_secret_reference
+from zenml_integrations.flavor_docs import flavor_page_url
 
 if TYPE_CHECKING:
     from zenml_integrations.feast.store import FeastFeatureStore
@@ -77,7 +78,9 @@ class FeastFeatureStoreConfig(BaseFeatureStoreConfig):
     registry_path: str = Field(
         default="data/registry.db", description="File registry: local path or s3:// / gs:// URI."
     )
-    online_store: Literal["sqlite", "redis"] = "sqlite"
+    online_store: Literal["sqlite", "redis"] = Field(
+        default="sqlite", description="Online store of the inline store: a SQLite file or Redis."
+    )
     online_store_path: str = Field(
         default="data/online_store.db", description="SQLite online store file."
     )
@@ -85,7 +88,9 @@ class FeastFeatureStoreConfig(BaseFeatureStoreConfig):
         default=None,
         description="Feast Redis connection string; password only as ${ENV_VAR} or a secret.",
     )
-    offline_store: Literal["file", "dask", "duckdb"] = "file"
+    offline_store: Literal["file", "dask", "duckdb"] = Field(
+        default="file", description="Offline store of the inline store (historical retrieval)."
+    )
     timestamp_column: str = Field(
         default="event_timestamp", description="Timestamp column of the entity frames callers pass."
     )
@@ -181,5 +186,5 @@ class FeastFeatureStoreFlavor(BaseFeatureStoreFlavor):
 
     @property
     def docs_url(self) -> str | None:
-        """No hosted docs yet: the README describes the flavor."""
-        return None
+        """This flavor's page under the distribution's Documentation URL."""
+        return flavor_page_url(self.name)

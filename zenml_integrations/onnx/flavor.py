@@ -10,6 +10,7 @@ from zenml.model_deployers.base_model_deployer import (
     BaseModelDeployerConfig,
     BaseModelDeployerFlavor,
 )
+from zenml_integrations.flavor_docs import flavor_page_url
 from zenml_integrations.onnx.kubernetes.config import KubernetesServingConfig
 
 if TYPE_CHECKING:
@@ -44,8 +45,12 @@ class OnnxModelDeployerConfig(BaseModelDeployerConfig):
         default="ONNX_SERVER_ADMIN_TOKEN",
         description="Environment variable holding the admin API token for the servers.",
     )
-    intra_op_threads: int = Field(default=1, ge=1)
-    max_batch_rows: int = Field(default=4096, ge=1)
+    intra_op_threads: int = Field(
+        default=1, ge=1, description="onnxruntime threads per call (it ignores CPU pinning)."
+    )
+    max_batch_rows: int = Field(
+        default=4096, ge=1, description="Most rows one request may carry; more get HTTP 400."
+    )
     inference_logging: bool = Field(
         default=True, description="Write inference logs next to each server's runtime files."
     )
@@ -86,5 +91,5 @@ class OnnxModelDeployerFlavor(BaseModelDeployerFlavor):
 
     @property
     def docs_url(self) -> str | None:
-        """No hosted docs yet: the README describes the flavor."""
-        return None
+        """This flavor's page under the distribution's Documentation URL."""
+        return flavor_page_url(self.name)
