@@ -5,12 +5,12 @@ from __future__ import annotations
 from zenml import pipeline
 from zenml_integrations.great_expectations.suite import DataQualitySuite
 from zenml_integrations.training.dataset import DatasetSchema, DataSource, source_fingerprint
+from zenml_integrations.training.features import TrainingFeatures
 from zenml_integrations.training.models import ModelSpec
 
 from steps.data import load_data, split_data
 from steps.data_quality import data_quality_gate
 from steps.drift import drift_gate
-from steps.features import TrainingFeatures, historical_features
 from steps.onnx_export import ParityTolerance, export_onnx
 from steps.registry import QualityGate, quality_gate, register_model
 from steps.training import evaluate_model, train_model
@@ -35,14 +35,17 @@ def training_pipeline(
     """Train a model and promote it only through every gate.
 
     The run stops, and nothing is registered, when the data fails its suite or
-    the ONNX model does not reproduce scikit-learn. With ``features.source:
-    feast`` the table supplies entity, timestamp and target, and the feature
+    the ONNX model does not reproduce scikit-learn. When ``features`` names the
+    feature store, the table supplies entity, timestamp and target, and the
     store the features each row had at its timestamp. ``champion`` moves only
     when the newest rows (the held-out split) have not drifted from the rows
     the model learned from, and the quality gate finds the new version better.
     """
     raw_data = load_data(source=source, dataset=dataset, fingerprint=source_fingerprint(source))
-    if features is not None and features.source == "feast":
+    if features is not None and features.from_feature_store:
+        # Imported here: projects generated without a feature store have no steps/features.py.
+        from steps.features import historical_features
+
         raw_data = historical_features(raw_data=raw_data, dataset=dataset, features=features)
     after = []
     if data_quality is not None:
