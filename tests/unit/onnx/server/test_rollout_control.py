@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 
 from zenml_integrations.onnx.rollout.config import RolloutConfig
-from zenml_integrations.onnx.server.app import OnnxServer
-from zenml_integrations.onnx.server.config import ServerConfig
+from zenml_integrations.onnx.server.metrics import ServerMetrics
 from zenml_integrations.onnx.server.model import OnnxModel
+from zenml_integrations.onnx.server.rollout_control import RolloutControl
 
 from tests.helpers.onnx_models import FEATURES, logistic_model
 
@@ -24,15 +24,15 @@ ROLLOUT = RolloutConfig.model_validate(
 )  # fmt: skip
 
 
-def canary_server() -> OnnxServer:
-    server = OnnxServer(
-        ServerConfig(model_name="churn"), OnnxModel("churn", "1", logistic_model(WEIGHTS))
+def canary_server() -> RolloutControl:
+    server = RolloutControl(
+        "churn", OnnxModel("churn", "1", logistic_model(WEIGHTS)), ServerMetrics()
     )
     server.deploy(OnnxModel("churn", "2", logistic_model(WEIGHTS)), ROLLOUT)
     return server
 
 
-def fill(server: OnnxServer, version: str, *, count: int, ago: float, latency: float) -> None:
+def fill(server: RolloutControl, version: str, *, count: int, ago: float, latency: float) -> None:
     now = time.monotonic()
     for index in range(count):
         server.windows[version].add(now - ago + index * 1e-4, latency, False, 0.5)
@@ -44,7 +44,7 @@ def test_given_a_starved_champion_with_history_then_a_slow_challenger_is_rolled_
     fill(server, "1", count=10, ago=1.0, latency=0.001)  # starved: 10 < min_requests
     fill(server, "2", count=50, ago=1.0, latency=0.040)
 
-    server.evaluate_rollout()
+    server.evaluate()
 
     state = server.describe()
     assert state["challenger"] is None
@@ -58,7 +58,7 @@ def test_given_a_never_measured_champion_still_in_traffic_then_the_rollout_waits
     fill(server, "2", count=50, ago=1.0, latency=0.040)
     server.step_started -= 60  # the step's window has long passed
 
-    server.evaluate_rollout()
+    server.evaluate()
 
     state = server.describe()
     assert (state["challenger"], state["challenger_share"]) == ("2", 0.5)

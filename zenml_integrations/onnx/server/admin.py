@@ -1,0 +1,104 @@
+"""The admin API (``/admin/state|deploy|promote|rollback``), behind a bearer token.
+
+The deployer drives rollouts through these routes; without a configured
+token they answer 403, so a server never accepts model changes by default.
+"""
+
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+from typing import Any
+
+import orjson
+from zenml_integrations.onnx.rollout.config import RolloutConfig, Strategy
+from zenml_integrations.onnx.server.config import ServerConfig
+from zenml_integrations.onnx.server.http import HttpError, Receive, Response, Scope, read_body
+from zenml_integrations.onnx.server.http import json_response as answer
+from zenml_integrations.onnx.server.model import ModelLoadError, OnnxModel
+from zenml_integrations.onnx.server.rollout_control import RolloutControl
+
+MAX_ADMIN_BODY_BYTES = 16 * 1024
+
+
+class AdminApi:
+    """Routes admin requests to ``RolloutControl`` once the token checks out."""
+
+    def __init__(self, config: ServerConfig, rollout: RolloutControl, token: str | None) -> None:
+        self.config = config
+        self.rollout = rollout
+        self._token = token
+
+    async def handle(
+        self, method: str, parts: list[str], scope: Scope, receive: Receive
+    ) -> Response:
+        """Answer ``/admin/<parts>``: 401/403 before anything else, then the action."""
+        self._authorize(scope)
+        if method == "GET" and parts == ["state"]:
+            return answer(self.rollout.describe())
+        if method != "POST" or len(parts) != 1:
+            raise HttpError(404, f"no admin route for {method} /admin/{'/'.join(parts)}")
+        request = _json_object(await read_body(scope, receive, MAX_ADMIN_BODY_BYTES))
+        if parts == ["deploy"]:
+            self.rollout.deploy(*_deploy_request(request, self.config))
+        elif parts == ["promote"]:
+            self.rollout.promote()
+        elif parts == ["rollback"]:
+            self.rollout.rollback(str(request.get("reason", "manual rollback")))
+        else:
+            raise HttpError(404, f"no admin route for POST /admin/{parts[0]}")
+        return answer(self.rollout.describe())
+
+    def _authorize(self, scope: Scope) -> None:
+        if self._token is None:
+            raise HttpError(
+                403,
+                f"admin API disabled: set {self.config.admin_token_env} or admin_token_file "
+                "to enable it",
+            )
+        supplied = b""
+        for key, value in scope.get("headers", []):
+            if key == b"authorization" and value.startswith(b"Bearer "):
+                supplied = value[7:]
+        if not hmac.compare_digest(supplied, self._token.encode()):
+            raise HttpError(401, "missing or wrong admin token (Authorization: Bearer <token>)")
+
+
+def read_token(path: Path | None) -> str | None:
+    """The token in ``path`` (stripped), or None when there is no file or it is empty."""
+    if path is None or not path.is_file():
+        return None
+    return path.read_text(encoding="utf-8").strip() or None
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        request = orjson.loads(body or b"{}")
+    except orjson.JSONDecodeError:
+        raise HttpError(400, "admin request body is not valid JSON") from None
+    if not isinstance(request, dict):
+        raise HttpError(400, "admin request body must be a JSON object")
+    return request
+
+
+def _deploy_request(
+    request: dict[str, Any], config: ServerConfig
+) -> tuple[OnnxModel, RolloutConfig]:
+    version = request.get("version")
+    path = request.get("path")
+    if not isinstance(version, str) or not version or not isinstance(path, str):
+        raise HttpError(400, "deploy needs 'version' (string) and 'path' (the .onnx file)")
+    try:
+        rollout = RolloutConfig.model_validate(request.get("rollout") or {})
+    except ValueError as error:
+        raise HttpError(400, f"invalid rollout: {error}") from None
+    try:
+        model = OnnxModel.load(
+            config.model_name, version, Path(path), expected_sha256=request.get("sha256"),
+            intra_op_threads=config.intra_op_threads,
+        )  # fmt: skip
+    except ModelLoadError as error:
+        raise HttpError(400, str(error)) from None
+    if rollout.strategy is Strategy.BLUE_GREEN and len(rollout.steps) > 1:
+        rollout = rollout.model_copy(update={"steps": [1.0]})
+    return model, rollout
