@@ -84,18 +84,25 @@ def with_tables(text: str, tables: str, page: Path) -> str:
     return f"{text[: start + len(TABLE_START)]}\n{tables}\n{text[end:]}"
 
 
-def expected_pages(docs_root: Path) -> dict[Path, str]:
-    """Every shipped flavor's page and the text it should have."""
+def shipped_flavors() -> list[Flavor]:
+    """The flavors ``mlops-kit flavors register`` registers (their ``flavor.py`` modules only)."""
     from zenml_integrations.catalog import FLAVOR_SOURCES
 
-    pages = {}
+    flavors: list[Flavor] = []
     for source in FLAVOR_SOURCES:
         module, _, name = source.rpartition(".")
-        flavor: Flavor = getattr(importlib.import_module(module), name)()
+        flavors.append(getattr(importlib.import_module(module), name)())
+    return flavors
+
+
+def expected_pages(docs_root: Path) -> dict[Path, str]:
+    """Every shipped flavor's page and the text it should have."""
+    pages = {}
+    for flavor in shipped_flavors():
         page = docs_root / flavor_page(flavor.name)
         if not page.is_file():
             raise FlavorPageError(
-                f"flavor {flavor.name!r} ({source}) has no page: create {page} with a "
+                f"flavor {flavor.name!r} has no page: create {page} with a "
                 f"'{TABLE_START}' / '{TABLE_END}' block"
             )
         pages[page] = with_tables(page.read_text(), config_tables(flavor.config_class), page)
