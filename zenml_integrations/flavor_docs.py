@@ -81,7 +81,8 @@ def with_tables(text: str, tables: str, page: Path) -> str:
             f"{page} has no '{TABLE_START}' ... '{TABLE_END}' block: add the two lines where "
             "the configuration tables belong, then run the generator"
         )
-    return f"{text[: start + len(TABLE_START)]}\n{tables}\n{text[end:]}"
+    # Blank lines around the tables: a table right after an HTML comment may not render.
+    return f"{text[: start + len(TABLE_START)]}\n\n{tables}\n\n{text[end:]}"
 
 
 def shipped_flavors() -> list[Flavor]:
