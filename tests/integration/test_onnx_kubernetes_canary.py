@@ -17,13 +17,13 @@ from kubernetes import client as k8s
 from zenml_integrations.onnx.kubernetes.canary import (
     CanaryController,
     CanaryError,
-    CanaryOutcome,
     PrometheusClient,
 )
 from zenml_integrations.onnx.kubernetes.cluster import ServingCluster
 from zenml_integrations.onnx.kubernetes.config import KubernetesServingConfig
 from zenml_integrations.onnx.kubernetes.manifests import ModelVariant, ServingPlan
 from zenml_integrations.onnx.rollout.config import RollbackPolicy, RolloutConfig
+from zenml_integrations.rollout_outcome import RolloutOutcome
 
 from tests.helpers.fake_kubernetes_api import FakeKubernetesApi, fake_kubernetes_api
 from tests.helpers.fake_prometheus import FakePrometheus, Samples, fake_prometheus
@@ -119,7 +119,7 @@ def test_given_a_healthy_canary_when_advanced_then_it_steps_5_25_50_100_and_is_p
     ]
     promoted = stack.api.objects[SELDON_KEY]
     assert promoted["metadata"]["labels"]["mlops-kit.io/model-version"] == "2"
-    assert controller.advance().outcome is CanaryOutcome.IDLE
+    assert controller.advance().outcome is RolloutOutcome.IDLE
     # The Seldon executor's series, selected per predictor over the policy's window.
     assert (
         'sum(increase(seldon_api_executor_server_requests_seconds_count{deployment_name="churn-model",'
@@ -133,7 +133,7 @@ def test_given_a_canary_with_more_errors_when_advanced_then_it_is_rolled_back_wi
     deploy(stack)
     stack.figures["challenger"] = Figures(errors=80)
     decision = stack.controller().advance()
-    assert decision.outcome is CanaryOutcome.ROLLED_BACK
+    assert decision.outcome is RolloutOutcome.ROLLED_BACK
     assert decision.judgement is not None
     assert decision.judgement.metric == "error_rate"
     assert traffic(stack) == {"champion": None}
@@ -151,7 +151,7 @@ def test_given_a_slow_canary_when_advanced_then_the_latency_rule_of_the_local_po
     deploy(stack)
     stack.figures["challenger"] = Figures(p99=0.050, p90=0.030)
     decision = stack.controller().advance()
-    assert decision.outcome is CanaryOutcome.ROLLED_BACK
+    assert decision.outcome is RolloutOutcome.ROLLED_BACK
     assert decision.judgement is not None
     assert decision.judgement.metric == "latency_p99"
 
@@ -162,7 +162,7 @@ def test_given_too_few_requests_when_advanced_then_it_waits_and_changes_nothing(
     deploy(stack)
     stack.figures["challenger"] = Figures(requests=10, errors=0)
     before = stack.api.objects[SELDON_KEY]["metadata"]["resourceVersion"]
-    assert stack.controller().advance().outcome is CanaryOutcome.WAITING
+    assert stack.controller().advance().outcome is RolloutOutcome.WAITING
     assert stack.api.objects[SELDON_KEY]["metadata"]["resourceVersion"] == before
     assert not [verb for verb, _ in stack.api.calls()[-4:] if verb == "PUT"]
 
@@ -173,7 +173,7 @@ def test_given_onnx_server_series_when_outputs_shift_then_the_output_rule_rolls_
     deploy(stack)
     stack.figures["challenger"] = Figures(mean=0.9, buckets=(("0.5", 0), ("1.0", 1000)))
     decision = stack.controller(family="onnx_server").advance()
-    assert decision.outcome is CanaryOutcome.ROLLED_BACK
+    assert decision.outcome is RolloutOutcome.ROLLED_BACK
     assert decision.judgement is not None
     assert decision.judgement.metric == "output_shift"
     assert decision.champion is not None
@@ -187,7 +187,7 @@ def test_given_a_shadow_when_healthy_then_one_advance_promotes(stack: Stack) -> 
     deploy(stack, "shadow")
     assert traffic(stack) == {"champion": None, "shadow": None}
     assert stack.api.objects[SELDON_KEY]["spec"]["predictors"][1]["shadow"] is True
-    assert stack.controller().advance().outcome is CanaryOutcome.PROMOTED
+    assert stack.controller().advance().outcome is RolloutOutcome.PROMOTED
     assert traffic(stack) == {"champion": None}
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 from zenml_integrations.mlflow.registry import CHAMPION, record_rollout
+from zenml_integrations.rollout_outcome import RolloutOutcome
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def client(tmp_path: Path) -> MlflowClient:
 def test_given_a_rolled_back_champion_then_the_alias_returns_to_the_serving_version(
     client: MlflowClient,
 ) -> None:
-    record_rollout(client, model_name="churn", version="2", outcome="rolled_back",
+    record_rollout(client, model_name="churn", version="2", outcome=RolloutOutcome.ROLLED_BACK,
                    serving_version="1", reason="error_rate: 21% errors")  # fmt: skip
     assert str(client.get_model_version_by_alias("churn", CHAMPION).version) == "1"
     tags = client.get_model_version("churn", "2").tags
@@ -32,7 +33,7 @@ def test_given_a_rolled_back_champion_then_the_alias_returns_to_the_serving_vers
 
 
 def test_given_a_promotion_then_it_is_recorded_and_the_alias_stays(client: MlflowClient) -> None:
-    record_rollout(client, model_name="churn", version="2", outcome="promoted",
+    record_rollout(client, model_name="churn", version="2", outcome=RolloutOutcome.PROMOTED,
                    serving_version="2")  # fmt: skip
     assert str(client.get_model_version_by_alias("churn", CHAMPION).version) == "2"
     assert client.get_model_version("churn", "2").tags["rollout_outcome"] == "promoted"
@@ -41,6 +42,6 @@ def test_given_a_promotion_then_it_is_recorded_and_the_alias_stays(client: Mlflo
 def test_given_a_rollback_of_a_version_no_longer_champion_then_the_alias_is_left_alone(
     client: MlflowClient,
 ) -> None:
-    record_rollout(client, model_name="churn", version="1", outcome="rolled_back",
+    record_rollout(client, model_name="churn", version="1", outcome=RolloutOutcome.ROLLED_BACK,
                    serving_version="2", reason="latency")  # fmt: skip
     assert str(client.get_model_version_by_alias("churn", CHAMPION).version) == "2"

@@ -9,6 +9,7 @@ import urllib.request
 from typing import Any
 
 from zenml_integrations.onnx.errors import OnnxError
+from zenml_integrations.rollout_outcome import RolloutOutcome
 
 
 class AdminRequestFailed(OnnxError):
@@ -42,17 +43,17 @@ class AdminClient:
         """Take the challenger out of traffic (or revert the last promotion)."""
         return self._call("POST", "rollback", {"reason": reason})
 
-    def wait_for_outcome(self, version: str, timeout_seconds: float) -> str:
-        """``promoted``, ``rolled_back`` or ``in_progress`` after at most the timeout."""
+    def wait_for_outcome(self, version: str, timeout_seconds: float) -> RolloutOutcome:
+        """``PROMOTED``, ``ROLLED_BACK`` or ``IN_PROGRESS`` after at most the timeout."""
         deadline = time.monotonic() + timeout_seconds
         while True:
             state = self.state()
             if state["champion"] == version:
-                return "promoted"
+                return RolloutOutcome.PROMOTED
             if state["challenger"] != version:
-                return "rolled_back"
+                return RolloutOutcome.ROLLED_BACK
             if time.monotonic() >= deadline:
-                return "in_progress"
+                return RolloutOutcome.IN_PROGRESS
             time.sleep(0.5)
 
     def _call(
@@ -73,3 +74,10 @@ class AdminClient:
             raise AdminRequestFailed(
                 f"{method} /admin/{action}: HTTP {error.code}: {detail}"
             ) from None
+
+
+def rollback_reasons(state: dict[str, Any]) -> dict[str, str]:
+    """Version -> ``metric: reason`` for every rollback a server's ``state()`` remembers."""
+    return {
+        entry["version"]: f"{entry['metric']}: {entry['reason']}" for entry in state["rollbacks"]
+    }

@@ -15,3 +15,7 @@ class OnnxArtifactMismatch(OnnxError):
 
 class OnnxParityError(OnnxError):
     """The ONNX model's outputs differ from scikit-learn's beyond the tolerance."""
+
+
+class OnnxDeployerError(OnnxError):
+    """The deployer cannot do what was asked in its mode or with its settings."""

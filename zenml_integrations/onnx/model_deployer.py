@@ -25,6 +25,7 @@ from zenml.models.v2.misc.service import ServiceType
 from zenml.services import BaseService, ServiceConfig
 from zenml.services.service import BaseDeploymentService
 from zenml_integrations.catalog import kit_requirement
+from zenml_integrations.onnx.errors import OnnxDeployerError
 from zenml_integrations.onnx.flavor import (
     DeployerMode,
     OnnxModelDeployerConfig,
@@ -131,7 +132,10 @@ class OnnxModelDeployer(BaseModelDeployer):
         In Kubernetes mode the model file is published first and the service
         becomes a cluster deployment of the same model.
         """
-        assert isinstance(config, OnnxServerServiceConfig)
+        if not isinstance(config, OnnxServerServiceConfig):
+            raise OnnxDeployerError(
+                f"the onnx deployer serves OnnxServerServiceConfig, got {type(config).__name__}"
+            )
         if self.config.mode is DeployerMode.KUBERNETES:
             return super().deploy_model(
                 self._kubernetes_service_config(config),
@@ -230,7 +234,10 @@ class OnnxModelDeployer(BaseModelDeployer):
             cluster_service = KubernetesOnnxService(uuid=id, config=config)
             cluster_service.start(timeout=timeout)
             return cluster_service
-        assert isinstance(config, OnnxServerServiceConfig)
+        if not isinstance(config, OnnxServerServiceConfig):
+            raise OnnxDeployerError(
+                f"the onnx deployer serves OnnxServerServiceConfig, got {type(config).__name__}"
+            )
         service = OnnxServerService(uuid=id, config=config)
         service.start(timeout=timeout)
         return service
@@ -240,11 +247,11 @@ class OnnxModelDeployer(BaseModelDeployer):
         """The token a client sends to this server's admin API.
 
         Raises:
-            RuntimeError: when the server was deployed without a token file, or
+            OnnxDeployerError: when the server was deployed without a token file, or
                 runs on Kubernetes, where rollouts go through the manifests.
         """
         if isinstance(service, KubernetesOnnxService):
-            raise RuntimeError(
+            raise OnnxDeployerError(
                 f"service {service.uuid} runs on Kubernetes and has no admin API: roll a version "
                 "out with OnnxModelDeployer.roll_out() and step it with "
                 "canary_controller(model_name).advance()"
@@ -255,7 +262,7 @@ class OnnxModelDeployer(BaseModelDeployer):
             return os.environ[token_env]
         token_file = settings.get("admin_token_file")
         if not token_file or not os.path.isfile(token_file):
-            raise RuntimeError(f"server {service.uuid} has no admin token file; redeploy it")
+            raise OnnxDeployerError(f"server {service.uuid} has no admin token file; redeploy it")
         with open(token_file, encoding="utf-8") as handle:
             return handle.read().strip()
 
@@ -301,10 +308,10 @@ class OnnxModelDeployer(BaseModelDeployer):
         """The cluster settings.
 
         Raises:
-            RuntimeError: in local mode.
+            OnnxDeployerError: in local mode.
         """
         if self.config.kubernetes is None or self.config.mode is not DeployerMode.KUBERNETES:
-            raise RuntimeError(
+            raise OnnxDeployerError(
                 f"model deployer {self.name!r} runs in {self.config.mode.value} mode; set "
                 "mode: kubernetes and a kubernetes block to serve on a cluster"
             )
@@ -360,14 +367,14 @@ class OnnxModelDeployer(BaseModelDeployer):
         """The controller that steps ``model_name``'s rollout from Prometheus metrics.
 
         Raises:
-            RuntimeError: when no ``prometheus_url`` is configured.
+            OnnxDeployerError: when no ``prometheus_url`` is configured.
         """
         from zenml_integrations.onnx.kubernetes.canary import CanaryController, PrometheusClient
         from zenml_integrations.onnx.kubernetes.cluster import ServingCluster, api_client_for
 
         serving = self.kubernetes
         if not serving.prometheus_url:
-            raise RuntimeError(
+            raise OnnxDeployerError(
                 f"model deployer {self.name!r} has no kubernetes.prometheus_url; the canary "
                 "controller reads the variants' metrics from Prometheus"
             )

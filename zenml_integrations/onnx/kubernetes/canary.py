@@ -16,7 +16,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from enum import StrEnum
 
 from zenml_integrations.onnx.errors import OnnxError
 from zenml_integrations.onnx.kubernetes.cluster import ServingCluster
@@ -24,27 +23,18 @@ from zenml_integrations.onnx.kubernetes.config import MetricsFamily
 from zenml_integrations.onnx.kubernetes.manifests import ModelVariant, ServingPlan, resource_name
 from zenml_integrations.onnx.rollout.config import Strategy
 from zenml_integrations.onnx.rollout.policy import Judgement, Verdict, WindowStats, judge
+from zenml_integrations.rollout_outcome import RolloutOutcome
 
 
 class CanaryError(OnnxError):
     """The controller cannot decide: Prometheus or the cluster did not answer usefully."""
 
 
-class CanaryOutcome(StrEnum):
-    """What one ``advance()`` did."""
-
-    IDLE = "idle"  # no rollout in progress
-    WAITING = "waiting"  # not enough requests in the window yet
-    ADVANCED = "advanced"  # the challenger got the next traffic step
-    PROMOTED = "promoted"  # the challenger became the champion
-    ROLLED_BACK = "rolled_back"  # the challenger was taken out of traffic
-
-
 @dataclass(frozen=True)
 class CanaryDecision:
     """The outcome, the plan now applied, and the measurements it was based on."""
 
-    outcome: CanaryOutcome
+    outcome: RolloutOutcome
     plan: ServingPlan
     judgement: Judgement | None = None
     champion: WindowStats | None = None
@@ -190,7 +180,7 @@ class CanaryController:
                 f"{self.cluster.serving.namespace!r}; deploy it first"
             )
         if plan.challenger is None:
-            return CanaryDecision(CanaryOutcome.IDLE, plan)
+            return CanaryDecision(RolloutOutcome.IDLE, plan)
         policy = plan.rollout.policy
         role = "shadow" if plan.rollout.strategy is Strategy.SHADOW else "canary"
         challenger = self.window(plan, role, plan.challenger)
@@ -213,9 +203,9 @@ class CanaryController:
             )
         judgement = judge(champion, challenger, policy)
         if judgement.verdict is Verdict.WAIT:
-            return CanaryDecision(CanaryOutcome.WAITING, plan, judgement, champion, challenger)
+            return CanaryDecision(RolloutOutcome.WAITING, plan, judgement, champion, challenger)
         if judgement.verdict is Verdict.ROLL_BACK:
-            outcome = CanaryOutcome.ROLLED_BACK
+            outcome = RolloutOutcome.ROLLED_BACK
             reason = f"{plan.challenger.version}: {judgement.metric}: {judgement.reason}"
             new_plan = ServingPlan(
                 model_name=plan.model_name,
@@ -226,12 +216,12 @@ class CanaryController:
         elif plan.rollout.strategy in (Strategy.SHADOW, Strategy.BLUE_GREEN) or (
             plan.step_index + 1 >= len(plan.rollout.steps)
         ):
-            outcome = CanaryOutcome.PROMOTED
+            outcome = RolloutOutcome.PROMOTED
             new_plan = ServingPlan(
                 model_name=plan.model_name, champion=plan.challenger, rollout=plan.rollout
             )
         else:
-            outcome = CanaryOutcome.ADVANCED
+            outcome = RolloutOutcome.ADVANCED
             new_plan = plan.model_copy(update={"step_index": plan.step_index + 1})
         self.cluster.apply(new_plan)
         return CanaryDecision(outcome, new_plan, judgement, champion, challenger)

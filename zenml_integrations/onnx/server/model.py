@@ -11,11 +11,14 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from zenml_integrations.onnx.errors import OnnxError
 from zenml_integrations.tabular import FEATURE_KINDS, FeatureKind
+
+if TYPE_CHECKING:
+    from onnxruntime import NodeArg
 
 # What ``predict`` takes: the float matrix of a single-input model, or one
 # ``[rows, 1]`` array per input name.
@@ -207,10 +210,7 @@ def _feature_kinds(
     return kinds
 
 
-def _spec(node: Any) -> TensorSpec:
-    from onnxruntime.capi.onnxruntime_pybind11_state import NodeArg
-
-    assert isinstance(node, NodeArg)
+def _spec(node: NodeArg) -> TensorSpec:
     element = node.type.removeprefix("tensor(").removesuffix(")")
     dtype = np.dtype(
         {"float": "float32", "double": "float64", "string": "object"}.get(element, element)
