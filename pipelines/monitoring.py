@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from zenml import pipeline
+from zenml_integrations.monitoring.outcome import MetricsExport
+from zenml_integrations.monitoring.traffic import MonitoringWindow
 
 from steps.drift import drift_gate
-from steps.monitoring import MetricsExport, MonitoringWindow, load_served_traffic, publish_drift
+from steps.monitoring import load_served_traffic, publish_drift
 
 DEFAULT_WINDOW = MonitoringWindow()
 DEFAULT_EXPORT = MetricsExport()

@@ -19,6 +19,7 @@ import click
 from zenml_integrations import __version__
 
 if TYPE_CHECKING:
+    from zenml_integrations.onnx.admin_client import AdminClient
     from zenml_integrations.onnx.operations import ServerHandle
 
 
@@ -57,8 +58,9 @@ def stack() -> None:
 def apply_command(recipe_path: Path, dry_run: bool) -> None:
     """Create or update the stack described by RECIPE_PATH and activate it."""
     from zenml.client import Client
+    from zenml_integrations.stack_recipes.errors import RecipeError
     from zenml_integrations.stack_recipes.plan import apply_plan, plan_stack
-    from zenml_integrations.stack_recipes.recipe import RecipeError, load_recipe
+    from zenml_integrations.stack_recipes.recipe import load_recipe
 
     try:
         # A dry run checks a recipe for a cluster or cloud before its
@@ -92,7 +94,7 @@ def server() -> None:
 def server_status_command(model_name: str) -> None:
     """Print who serves MODEL_NAME, the rollout in flight, and past rollbacks."""
     handle = _server(model_name)
-    state = _admin(handle.admin().state)
+    state = _admin(handle, lambda admin: admin.state())
     click.echo(f"server: {handle.service.uuid}")
     click.echo(f"endpoint: {handle.base_url}/v2/models/{model_name}/infer")
     click.echo(f"admin token file: {handle.token_file or 'none'}")
@@ -117,7 +119,7 @@ def server_status_command(model_name: str) -> None:
 @click.argument("model_name")
 def server_promote_command(model_name: str) -> None:
     """Finish the rollout now: the challenger takes all of MODEL_NAME's traffic."""
-    state = _admin(_server(model_name).admin().promote)
+    state = _admin(_server(model_name), lambda admin: admin.promote())
     click.echo(f"promoted: v{state['champion']} serves; v{state['previous_champion']} stays warm")
 
 
@@ -126,8 +128,7 @@ def server_promote_command(model_name: str) -> None:
 @click.option("--reason", required=True, help="Why; kept in the server's rollback log.")
 def server_rollback_command(model_name: str, reason: str) -> None:
     """Take the challenger out of traffic, or revert MODEL_NAME's last promotion."""
-    admin = _server(model_name).admin()
-    state = _admin(lambda: admin.rollback(reason))
+    state = _admin(_server(model_name), lambda admin: admin.rollback(reason))
     click.echo(f"rolled back: v{state['champion']} serves")
 
 
@@ -140,9 +141,9 @@ def server_rotate_token_command(model_name: str) -> None:
 
     try:
         handle = rotate_admin_token(model_name)
-    except (OnnxError, RuntimeError) as error:
+    except OnnxError as error:
         raise click.ClickException(str(error)) from error
-    state = _admin(handle.admin().state)
+    state = _admin(handle, lambda admin: admin.state())
     click.echo(
         f"new admin token in {handle.token_file}; server restarted, v{state['champion']} serves"
     )
@@ -159,7 +160,7 @@ def model() -> None:
 def model_versions_command(model_name: str) -> None:
     """List MODEL_NAME's registered versions, newest first, with aliases and outcomes."""
     from zenml_integrations.mlflow.champion import active_stack_registry, list_versions
-    from zenml_integrations.mlflow.registry import RegistryError
+    from zenml_integrations.mlflow.errors import RegistryError
 
     try:
         versions = list_versions(active_stack_registry(), model_name)
@@ -181,7 +182,7 @@ def model_versions_command(model_name: str) -> None:
 def model_set_champion_command(model_name: str, version: str, reason: str) -> None:
     """Point MODEL_NAME's champion alias at VERSION (`make deploy` then serves it)."""
     from zenml_integrations.mlflow.champion import active_stack_registry, set_champion
-    from zenml_integrations.mlflow.registry import RegistryError
+    from zenml_integrations.mlflow.errors import RegistryError
 
     try:
         previous = set_champion(active_stack_registry(), model_name, version, reason)
@@ -199,8 +200,8 @@ def model_example_command(model_name: str, rows: int, alias: str) -> None:
     import json
 
     from zenml_integrations.mlflow.champion import active_stack_registry
+    from zenml_integrations.mlflow.errors import RegistryError
     from zenml_integrations.mlflow.examples import example_request
-    from zenml_integrations.mlflow.registry import RegistryError
 
     try:
         request = example_request(active_stack_registry(), model_name, alias, rows)
@@ -218,13 +219,15 @@ def _server(model_name: str) -> ServerHandle:
         raise click.ClickException(str(error)) from error
 
 
-def _admin(request: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Run one admin request; the server's refusal becomes the command's error."""
-    from zenml_integrations.onnx.admin_client import AdminRequestFailed
+def _admin(
+    handle: ServerHandle, request: Callable[[AdminClient], dict[str, Any]]
+) -> dict[str, Any]:
+    """Run one admin request; a missing token or the server's refusal is the command's error."""
+    from zenml_integrations.onnx.errors import OnnxError
 
     try:
-        return request()
-    except AdminRequestFailed as error:
+        return request(handle.admin())
+    except OnnxError as error:
         raise click.ClickException(str(error)) from error
 
 

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from zenml_integrations.training.dataset import DatasetSchema
+from zenml_integrations.training.features import TrainingFeatures
 from zenml_integrations.training.sample_data import generate_sample
 
 from steps.features import (
-    TrainingFeatures,
     apply_feature_definitions,
     export_feature_source,
     historical_features,
@@ -53,14 +53,14 @@ def main(rows: int) -> dict[str, Any]:
         ),
     }
     exported = export_feature_source.entrypoint(table, SCHEMA, SOURCE)
-    report["exported"] = exported
+    report["exported"] = exported.model_dump(mode="json")
     views = apply_feature_definitions.entrypoint(exported)
     report["views"] = views
     report["incremental_first"] = error_of(
         lambda: materialize_features.entrypoint(views, "incremental")
     )
-    report["full"] = materialize_features.entrypoint(views, "full")["mode"]
-    report["incremental_after_full"] = materialize_features.entrypoint(views, "incremental")["mode"]
+    report["full"] = materialize_features.entrypoint(views, "full").mode
+    report["incremental_after_full"] = materialize_features.entrypoint(views, "incremental").mode
     # Shuffled rows: the training frame must follow the table's order, not Feast's.
     shuffled = table.sample(frac=1.0, random_state=7)
     frame = historical_features.entrypoint(shuffled, SCHEMA, FROM_FEAST)

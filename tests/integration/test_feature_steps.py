@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pydantic
 import pytest
 
-from steps.features import TrainingFeatures
 from tests.helpers.cli import REPO_ROOT, mlops_kit, run_python
 from tests.helpers.rendering import render
 
@@ -17,12 +15,6 @@ pytestmark = pytest.mark.slow
 pytest.importorskip("feast")
 
 ACTIONS = str(REPO_ROOT / "tests" / "helpers" / "feature_steps_actions.py")
-
-
-def test_given_feast_without_a_service_when_configured_then_refused_naming_the_field() -> None:
-    with pytest.raises(pydantic.ValidationError, match=r"needs features\.feature_service"):
-        TrainingFeatures(source="feast")
-    assert TrainingFeatures().source == "table"
 
 
 def test_given_a_feast_project_when_steps_publish_then_training_frame_is_the_table_in_its_order(
@@ -43,7 +35,7 @@ def test_given_a_feast_project_when_steps_publish_then_training_frame_is_the_tab
     assert not (project / "outside.parquet").exists()
     exported = Path(report["exported"]["path"])
     assert exported == project / "feature_repo" / "data" / "customer_features.parquet"
-    assert report["exported"]["rows"] == "3000"
+    assert report["exported"]["rows"] == 3000
     assert report["views"] == ["customer_features"]
     assert "never materialized" in report["incremental_first"]
     assert "run `make features` (a full load) first" in report["incremental_first"]

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 from zenml_integrations.mlflow.champion import CHAMPION_BY_HAND_TAG, list_versions, set_champion
-from zenml_integrations.mlflow.registry import CHAMPION, ONNX_SHA256_TAG, RegistryError
+from zenml_integrations.mlflow.errors import RegistryError
+from zenml_integrations.mlflow.registry import CHAMPION, ONNX_SHA256_TAG
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from zenml_integrations.evidently.config import ColumnType, DriftGateConfig
+from zenml_integrations.evidently.errors import DriftTestMissing
 
 # Values that a bool column may arrive as from served traffic (JSON, BYTES tensors, CSV).
 _TRUE_LABELS = frozenset({"true", "1", "1.0", "yes"})
@@ -108,6 +109,15 @@ class DriftVerdict(BaseModel):
         """The checked columns whose drift test failed, in config order."""
         return [column for column in self.columns if column.drifted]
 
+    def summary(self) -> dict[str, Any]:
+        """The verdict in a few fields, for the dashboard's step metadata."""
+        return {
+            "passed": self.passed,
+            "reason": self.reason,
+            "drift_share": self.drift_share,
+            "drifted_columns": [column.column for column in self.drifted_columns],
+        }
+
 
 def check_drift(
     reference: pd.DataFrame, current: pd.DataFrame, config: DriftGateConfig
@@ -122,7 +132,7 @@ def check_drift(
     Raises:
         ValueError: from Evidently when a configured method does not exist or
             does not apply to the column's type.
-        RuntimeError: when Evidently returns no drift test for a column.
+        DriftTestMissing: when Evidently returns no drift test for a column.
     """
     schema_errors = _schema_errors(reference, current, config)
     if schema_errors:
@@ -435,7 +445,10 @@ def _column_drifts(results: dict[str, Any], config: DriftGateConfig) -> list[Col
         )
     untested = [column for column in config.feature_columns if column not in outcomes]
     if untested:
-        raise RuntimeError(f"Evidently returned no drift test for columns {untested}")
+        raise DriftTestMissing(
+            f"Evidently returned no drift test for columns {untested} (asked for "
+            f"{config.feature_columns}); check that the installed evidently is 0.7.16 or newer"
+        )
     return [outcomes[column] for column in config.feature_columns]
 
 

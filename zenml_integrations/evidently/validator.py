@@ -1,4 +1,8 @@
-"""``EvidentlyDriftGate``: the stack's drift policy applied to a pipeline's frames."""
+"""``EvidentlyDriftGate``: the stack's drift policy applied to a pipeline's frames.
+
+Steps call :func:`active_drift_gate` and :meth:`EvidentlyDriftGate.check_model_inputs`,
+so the choice of columns and the report's layout reach projects with a library upgrade.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from zenml.data_validators import BaseDataValidator
 from zenml_integrations.catalog import kit_requirement
 from zenml_integrations.evidently.config import DriftGateConfig
+from zenml_integrations.evidently.errors import DriftGateNotInStack, DriftInputError
 from zenml_integrations.evidently.flavor import EvidentlyDriftGateConfig, EvidentlyDriftGateFlavor
 from zenml_integrations.evidently.gate import (
     DriftVerdict,
@@ -17,6 +22,7 @@ from zenml_integrations.evidently.gate import (
     drift_report_html,
     feature_kinds,
 )
+from zenml_integrations.evidently.summary import with_verdict
 
 
 class ColumnRoles(BaseModel):
@@ -98,13 +104,19 @@ class EvidentlyDriftGate(BaseDataValidator):
         Keyword ``roles`` (a :class:`ColumnRoles`) says which columns to check.
 
         Raises:
-            ValueError: without a reference frame or column roles.
+            DriftInputError: without a reference frame or column roles.
         """
         roles = kwargs.get("roles")
         if not isinstance(roles, ColumnRoles):
-            raise ValueError("data_validation needs roles=ColumnRoles(...) naming the columns")
+            raise DriftInputError(
+                f"data_validation needs roles=ColumnRoles(...) naming the columns, got "
+                f"{type(roles).__name__}"
+            )
         if not isinstance(comparison_dataset, pd.DataFrame):
-            raise ValueError("a drift check needs the reference frame as comparison_dataset")
+            raise DriftInputError(
+                "a drift check needs the reference frame as comparison_dataset, got "
+                f"{type(comparison_dataset).__name__}"
+            )
         return check_drift(comparison_dataset, dataset, self.gate_config(roles))
 
     def report_html(
@@ -112,3 +124,45 @@ class EvidentlyDriftGate(BaseDataValidator):
     ) -> str:
         """Evidently's full drift report for people; computed apart from the verdict."""
         return drift_report_html(reference, current, self.gate_config(roles))
+
+    def check_model_inputs(
+        self,
+        reference: pd.DataFrame,
+        current: pd.DataFrame,
+        feature_columns: list[str],
+        id_columns: list[str] | None = None,
+        timestamp_column: str | None = None,
+    ) -> tuple[DriftVerdict, str]:
+        """The verdict on the model's inputs, and the full report with the verdict on top.
+
+        Targets and other bookkeeping columns are not model inputs, so only the
+        features (plus ids and the timestamp, kept untested) are compared.
+        """
+        roles = ColumnRoles.from_frame(reference, feature_columns, id_columns, timestamp_column)
+        kept = [
+            *feature_columns,
+            *roles.id_columns,
+            *([timestamp_column] if timestamp_column else []),
+        ]
+        reference = reference[[column for column in kept if column in reference]]
+        current = current[[column for column in kept if column in current]]
+        verdict = self.data_validation(current, reference, roles=roles)
+        return verdict, with_verdict(self.report_html(reference, current, roles), verdict)
+
+
+def active_drift_gate() -> EvidentlyDriftGate:
+    """The active stack's ``evidently_gate`` data validator.
+
+    Raises:
+        DriftGateNotInStack: naming what the stack has instead and how to add the gate.
+    """
+    from zenml.client import Client
+
+    validator = Client().active_stack.data_validator
+    if not isinstance(validator, EvidentlyDriftGate):
+        found = type(validator).__name__ if validator else "none"
+        raise DriftGateNotInStack(
+            "the drift gate needs the stack's data validator to be the 'evidently_gate' "
+            f"flavor (found {found}); add it with `mlops-kit stack apply stacks/local.yaml`"
+        )
+    return validator

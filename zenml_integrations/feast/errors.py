@@ -15,3 +15,19 @@ class FeastRetrievalError(FeastStoreError):
 
 class MissingPointInTimeError(FeastRetrievalError):
     """Entity rows have no feature values at or before their timestamp."""
+
+
+class FeatureStoreNotInStack(FeastStoreError):
+    """The active ZenML stack has no ``feast_store`` feature store."""
+
+
+class FeatureSourceError(FeastStoreError):
+    """The table cannot be written where the feature views read it."""
+
+
+class NeverMaterializedError(FeastStoreError):
+    """An incremental load was asked for a view that was never loaded in full."""
+
+
+class FeatureServiceNotFound(FeastRetrievalError):
+    """The feature service named in the configuration is not in the registry."""

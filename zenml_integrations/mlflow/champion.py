@@ -10,11 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from zenml_integrations.mlflow.errors import (
+    ModelVersionIncomplete,
+    ModelVersionNotFound,
+    RegistryError,
+    RegistryNotInStack,
+)
 from zenml_integrations.mlflow.registry import (
     CHAMPION,
     ONNX_SHA256_TAG,
     SEMVER_TAG,
-    RegistryError,
     version_by_alias,
 )
 
@@ -44,7 +49,7 @@ def list_versions(client: MlflowClient, model_name: str) -> list[VersionSummary]
     quoted = model_name.replace("'", "\\'")
     versions = client.search_model_versions(f"name = '{quoted}'")
     if not versions:
-        raise RegistryError(
+        raise ModelVersionNotFound(
             f"no registered versions of {model_name!r}: run the training pipeline (`make train`)"
         )
     # Versions from a search carry no aliases with every store: ask the model.
@@ -79,11 +84,11 @@ def set_champion(client: MlflowClient, model_name: str, version: str, reason: st
         target = client.get_model_version(model_name, version)
     except MlflowException:
         known = ", ".join(summary.version for summary in list_versions(client, model_name))
-        raise RegistryError(
+        raise ModelVersionNotFound(
             f"{model_name} has no version {version!r}; registered versions: {known}"
         ) from None
     if ONNX_SHA256_TAG not in target.tags:
-        raise RegistryError(
+        raise ModelVersionIncomplete(
             f"{model_name} v{version} lacks the {ONNX_SHA256_TAG!r} tag: it was not registered "
             "by the training pipeline and cannot be verified before serving"
         )
@@ -103,7 +108,7 @@ def active_stack_registry() -> MlflowClient:
     """An MLflow client for the registry of the active ZenML stack's experiment tracker.
 
     Raises:
-        RegistryError: when the active stack has no MLflow experiment tracker.
+        RegistryNotInStack: when the active stack has no MLflow experiment tracker.
     """
     from mlflow import MlflowClient
     from zenml.client import Client
@@ -112,7 +117,7 @@ def active_stack_registry() -> MlflowClient:
     stack = Client().active_stack
     tracker = stack.experiment_tracker
     if not isinstance(tracker, MLFlowExperimentTracker):
-        raise RegistryError(
+        raise RegistryNotInStack(
             f"the active stack {stack.name!r} has no MLflow experiment tracker, "
             "so it has no model registry: activate the project's stack (`make stack`)"
         )

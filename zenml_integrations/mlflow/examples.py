@@ -8,14 +8,11 @@ for a gap), so a README's example request is real for any project's data.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from zenml_integrations.mlflow.errors import ModelVersionNotFound
 from zenml_integrations.mlflow.registry import (
-    RegistryError,
-    fetch_version_artifact,
+    read_version_parquet,
     registered_signature,
     version_by_alias,
 )
@@ -32,19 +29,16 @@ def example_request(
     """``{"id": ..., "records": [...]}`` with ``rows`` training rows of the aliased version.
 
     Raises:
-        RegistryError: when the alias is unset or the version has no training reference.
+        ModelVersionNotFound: when the alias is unset or the version has no training reference.
     """
     version = version_by_alias(client, model_name, alias)
     if version is None:
-        raise RegistryError(
+        raise ModelVersionNotFound(
             f"registered model {model_name!r} has no {alias!r} alias: run the training pipeline"
         )
     signature = registered_signature(client, model_name, str(version.version))
-    with tempfile.TemporaryDirectory() as scratch:
-        path = fetch_version_artifact(
-            client, model_name, str(version.version), REFERENCE_FILE, Path(scratch)
-        )
-        reference = pd.read_parquet(path).head(rows)
+    reference = read_version_parquet(client, model_name, str(version.version), REFERENCE_FILE)
+    reference = reference.head(rows)
     names = [str(name) for name in signature.get("feature_names") or reference.columns]
     kinds = signature.get("feature_kinds") or {}
     columns = {

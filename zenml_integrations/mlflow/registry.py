@@ -10,13 +10,22 @@ number otherwise. ``challenger`` always names the newest version;
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ConfigDict, Field
+from zenml_integrations.mlflow.errors import (
+    ModelVersionIncomplete,
+    ModelVersionNotFound,
+    RegistryError,
+)
+from zenml_integrations.rollout_outcome import RolloutOutcome
 from zenml_integrations.training.metrics import HIGHER_IS_BETTER
 
 if TYPE_CHECKING:
+    import pandas as pd
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
@@ -28,13 +37,10 @@ ONNX_SHA256_TAG = "onnx_sha256"
 METRIC_TAG_PREFIX = "metric."
 
 
-class RegistryError(Exception):
-    """The registry refused an operation or holds something unexpected."""
-
-
-@dataclass(frozen=True)
-class RegisteredVersion:
+class RegisteredVersion(BaseModel):
     """A model version as the pipeline registered it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
     version: str
@@ -45,9 +51,10 @@ class RegisteredVersion:
     newly_registered: bool
 
 
-@dataclass(frozen=True)
-class PromotionDecision:
+class PromotionDecision(BaseModel):
     """The quality gate's verdict and the numbers behind it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     promoted: bool
     reason: str
@@ -56,6 +63,17 @@ class PromotionDecision:
     champion_version: str | None
     champion_value: float | None
     champion_after: str
+
+
+class QualityGate(BaseModel):
+    """When a challenger may replace the champion."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    metric: str = "roc_auc"
+    min_improvement: float = Field(
+        default=0.0, description="Required gain over the champion in the metric's better direction."
+    )
 
 
 def next_semver(previous: ModelVersion | None, signature: dict[str, Any]) -> str:
@@ -247,7 +265,7 @@ def record_rollout(
     *,
     model_name: str,
     version: str,
-    outcome: str,
+    outcome: RolloutOutcome,
     serving_version: str,
     reason: str = "",
 ) -> None:
@@ -257,8 +275,8 @@ def record_rollout(
     afterwards. Leaving ``champion`` on a version that traffic rejected would
     make the next deployment run roll the same bad model out again.
     """
-    client.set_model_version_tag(model_name, version, "rollout_outcome", outcome)
-    if outcome != "rolled_back":
+    client.set_model_version_tag(model_name, version, "rollout_outcome", outcome.value)
+    if outcome is not RolloutOutcome.ROLLED_BACK:
         return
     client.set_model_version_tag(model_name, version, "rollback_reason", reason or "rolled back")
     champion = version_by_alias(client, model_name, CHAMPION)
@@ -277,7 +295,7 @@ def refuse_promotion(
 def _metric_of(version: ModelVersion, metric: str) -> float:
     tag = f"{METRIC_TAG_PREFIX}{metric}"
     if tag not in version.tags:
-        raise RegistryError(
+        raise ModelVersionIncomplete(
             f"model version {version.name} v{version.version} has no {tag!r} tag; "
             "it was not registered by this pipeline or used another metric set"
         )
@@ -311,18 +329,19 @@ def fetch_onnx_model(client: MlflowClient, model_name: str, alias: str) -> Regis
         RegistryError: when the alias is unset or the version lacks the tags the
             training pipeline writes.
     """
-    import tempfile
-
     import mlflow
 
     version = version_by_alias(client, model_name, alias)
     if version is None:
-        raise RegistryError(
+        raise ModelVersionNotFound(
             f"registered model {model_name!r} has no {alias!r} alias: run the training pipeline"
         )
     missing = [tag for tag in (ONNX_SHA256_TAG, SIGNATURE_TAG) if tag not in version.tags]
     if missing:
-        raise RegistryError(f"{model_name} v{version.version} lacks the tags {missing}")
+        raise ModelVersionIncomplete(
+            f"{model_name} v{version.version} lacks the tags {missing}: it was not registered "
+            "by the training pipeline; train a new version"
+        )
     location = _artifact_location(client, version)
     with tempfile.TemporaryDirectory() as scratch:
         local = mlflow.artifacts.download_artifacts(
@@ -357,7 +376,7 @@ def fetch_version_artifact(
             artifact_uri=f"{location}/{relative_path}", dst_path=str(destination)
         )
     except (MlflowException, OSError) as error:
-        raise RegistryError(
+        raise ModelVersionNotFound(
             f"{model_name} v{version} has no {relative_path!r} in the registry: {error}"
         ) from None
     return Path(local)
@@ -367,6 +386,24 @@ def registered_signature(client: MlflowClient, model_name: str, version: str) ->
     """The input signature the registry recorded for a version."""
     model_version = client.get_model_version(model_name, version)
     if SIGNATURE_TAG not in model_version.tags:
-        raise RegistryError(f"{model_name} v{version} lacks the tag {SIGNATURE_TAG!r}")
+        raise ModelVersionIncomplete(
+            f"{model_name} v{version} lacks the tag {SIGNATURE_TAG!r}: it was not registered "
+            "by the training pipeline; train a new version"
+        )
     signature: dict[str, Any] = json.loads(model_version.tags[SIGNATURE_TAG])
     return signature
+
+
+def read_version_parquet(
+    client: MlflowClient, model_name: str, version: str, relative_path: str
+) -> pd.DataFrame:
+    """A parquet file stored with a model version (e.g. its training reference), as a table.
+
+    Raises:
+        ModelVersionNotFound: when the version does not exist or has no such file.
+    """
+    import pandas as pd
+
+    with tempfile.TemporaryDirectory() as scratch:
+        path = fetch_version_artifact(client, model_name, version, relative_path, Path(scratch))
+        return pd.read_parquet(path)

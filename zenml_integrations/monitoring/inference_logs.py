@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pandas as pd
+from zenml_integrations.monitoring.errors import InferenceLogMismatch
 
 logger = logging.getLogger(__name__)
 
@@ -27,20 +28,22 @@ class ServedTraffic:
         """The served inputs as a table with the model's feature names.
 
         Raises:
-            ValueError: when the logged rows do not have one value per feature.
+            InferenceLogMismatch: when the logged rows do not have one value per feature.
         """
         logged: list[object] = list(self.inputs.columns)
         if logged != list(range(len(logged))):
             if set(logged) != set(feature_names):
-                raise ValueError(
+                raise InferenceLogMismatch(
                     f"version {self.version} logged the features {sorted(map(str, logged))}; its "
-                    f"signature names {sorted(feature_names)}"
+                    f"signature names {sorted(feature_names)}; check that the log folder holds "
+                    "this model's inference logs"
                 )
             return self.inputs[feature_names].reset_index(drop=True)
         if len(logged) != len(feature_names):
-            raise ValueError(
+            raise InferenceLogMismatch(
                 f"version {self.version} logged {len(logged)} inputs per row; "
-                f"its signature names {len(feature_names)} features"
+                f"its signature names {len(feature_names)} features; check that the log folder "
+                "holds this model's inference logs"
             )
         return self.inputs.set_axis(feature_names, axis=1).reset_index(drop=True)
 
