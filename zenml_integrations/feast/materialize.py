@@ -33,7 +33,7 @@ from zenml_integrations.feast.errors import FeastStoreError
 from zenml_integrations.feast.retrieval import utc_timestamps
 
 if TYPE_CHECKING:
-    from feast import FeatureStore, FeatureView
+    from feast import FeatureStore, FeatureView, FileSource
     from feast.value_type import ValueType
 
 # Value.proto: double_val is field 5, wire type 1 (64-bit): tag byte 0x29.
@@ -237,12 +237,28 @@ def sqlite_db_path(store: FeatureStore) -> Path:
     return path
 
 
+def file_source(view: FeatureView) -> FileSource:
+    """The view's batch source, which this fast path reads as a parquet file.
+
+    Raises:
+        FeastStoreError: when the view reads anything else.
+    """
+    from feast import FileSource
+
+    source = view.batch_source
+    if not isinstance(source, FileSource):
+        raise FeastStoreError(
+            f"feature view {view.name!r} reads {type(source).__name__}, not a FileSource: "
+            "only Feast itself can materialize it (fast_path_blocker decides which path runs)"
+        )
+    return source
+
+
 def read_source(store: FeatureStore, view: FeatureView) -> tuple[pd.DataFrame, list[str]]:
     """The parquet source's key, timestamp and feature columns; and the join key names."""
     from feast import FileSource
 
-    source = view.batch_source
-    assert isinstance(source, FileSource)
+    source = file_source(view)
     join_keys = [column.name for column in view.entity_columns]
     columns = [*join_keys, source.timestamp_field]
     if source.created_timestamp_column:
@@ -262,8 +278,7 @@ def materialize_view_to_sqlite(
     """
     from feast.infra.online_stores.helpers import compute_table_id
 
-    source = view.batch_source
-    assert source is not None
+    source = file_source(view)
     frame, join_keys = read_source(store, view)
     latest = latest_rows_in_window(
         frame, join_keys, source.timestamp_field, source.created_timestamp_column, start, end

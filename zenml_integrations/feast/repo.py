@@ -88,7 +88,11 @@ def resolve_repo(
     if config.repo_path is not None:
         repo_path = Path(os.path.expanduser(config.repo_path))
         if not repo_path.is_absolute():
-            assert config.base_dir is not None  # the config validator guarantees it
+            if config.base_dir is None:
+                raise FeastStoreError(
+                    f"repo_path {config.repo_path!r} is relative but base_dir is unset; "
+                    "set base_dir (the project root) or give an absolute repo_path"
+                )
             repo_path = Path(absolute_path(config.repo_path, Path(config.base_dir).expanduser()))
         yaml_file = repo_path / FEATURE_STORE_YAML
         if not yaml_file.is_file():
@@ -102,7 +106,11 @@ def resolve_repo(
         )
         return ResolvedRepo(repo_path=repo_path, repo_config=None, fingerprint=fingerprint)
 
-    assert config.project is not None  # the config validator guarantees it
+    if config.project is None:
+        raise FeastStoreError(
+            "the feature store config names neither repo_path nor project; set repo_path "
+            "(a Feast repository) or project (an inline store)"
+        )
     base = Path(config.base_dir).expanduser() if config.base_dir else default_base_dir()
     if config.online_store == "redis":
         connection = expand_env_references(

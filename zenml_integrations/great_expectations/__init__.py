@@ -5,16 +5,20 @@ the 1.x API (ephemeral context, ``ExpectationSuite``, whole-frame batches).
 Heavy imports happen inside functions so importing this package is cheap.
 """
 
-from zenml_integrations.great_expectations.suite import (
+from zenml_integrations.great_expectations.errors import (
+    DataQualityError,
     DataQualityGateFailed,
+    DataQualitySuiteError,
+)
+from zenml_integrations.great_expectations.suite import (
     DataQualityResult,
     DataQualitySuite,
-    DataQualitySuiteError,
     ExpectationOutcome,
     ExpectationSpec,
 )
 
 __all__ = [
+    "DataQualityError",
     "DataQualityGateFailed",
     "DataQualityResult",
     "DataQualitySuite",

@@ -7,11 +7,13 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
-from zenml_integrations.great_expectations.suite import (
+from zenml_integrations.great_expectations.errors import (
     DataQualityGateFailed,
+    DataQualitySuiteError,
+)
+from zenml_integrations.great_expectations.suite import (
     DataQualityResult,
     DataQualitySuite,
-    DataQualitySuiteError,
     ExpectationOutcome,
 )
 
@@ -49,7 +51,10 @@ def validate_frame(frame: pd.DataFrame, suite: DataQualitySuite) -> DataQualityR
     for result in validation.results:
         config = result.expectation_config
         if config is None:  # GX attaches the configuration to every result it returns
-            raise DataQualitySuiteError("GX returned a result without its expectation")
+            raise DataQualitySuiteError(
+                f"GX returned a result without its expectation ({result!r}); the installed "
+                "great-expectations is not a 1.x release this gate supports (>=1.15)"
+            )
         # GX returns results grouped by domain, not in suite order: put them back.
         outcomes[int((config.meta or {})[_SUITE_INDEX])] = ExpectationOutcome(
             type=config.type,

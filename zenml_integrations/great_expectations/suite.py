@@ -8,25 +8,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
-class DataQualitySuiteError(ValueError):
-    """The suite itself is wrong: an unknown expectation or bad arguments."""
-
-
-class DataQualityGateFailed(RuntimeError):
-    """The data broke the suite; the pipeline must stop before training."""
-
-    def __init__(self, result: DataQualityResult, suite_location: str | None = None) -> None:
-        self.result = result
-        failed = "; ".join(outcome.summary() for outcome in result.outcomes if not outcome.success)
-        where = f" ({suite_location})" if suite_location else ""
-        super().__init__(
-            f"data quality gate {result.suite_name!r} failed "
-            f"{result.failed_count}/{len(result.outcomes)} expectations: {failed}"
-            f"{'' if failed.endswith('.') else '.'} Fix the data, or the expectation in the suite"
-            f"{where}"
-        )
-
-
 class ExpectationSpec(BaseModel):
     """One expectation: its GX type name and its keyword arguments."""
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from zenml_integrations.catalog import FLAVOR_SOURCES
+from zenml_integrations.stack_recipes.errors import RecipeError, RecipeNotReady, StackConflict
 from zenml_integrations.stack_recipes.flavors import (
     FlavorAction,
     FlavorChange,
@@ -22,7 +23,6 @@ from zenml_integrations.stack_recipes.flavors import (
 )
 from zenml_integrations.stack_recipes.recipe import (
     ComponentSpec,
-    RecipeError,
     StackRecipe,
     describe_validation_error,
     unresolved_variables,
@@ -209,12 +209,12 @@ def apply_plan(plan: StackPlan, client: Client) -> None:
     from zenml.enums import StackComponentType
 
     if plan.unresolved_variables:
-        raise RecipeError(
+        raise RecipeNotReady(
             f"stack {plan.recipe.name!r}: environment variable(s) "
             f"{', '.join(plan.unresolved_variables)} not set; export them and apply again"
         )
     if plan.missing_secrets:
-        raise RecipeError(
+        raise RecipeNotReady(
             f"stack {plan.recipe.name!r} references ZenML secret value(s) that do not exist: "
             f"{', '.join(plan.missing_secrets)}; create them with `zenml secret create "
             "NAME --KEY=VALUE` and apply again"
@@ -277,7 +277,7 @@ def _plan_component(
             secret_references=secret_refs,
         )
     if existing.flavor_name != spec.flavor:
-        raise RecipeError(
+        raise StackConflict(
             f"{component_type} {spec.name!r} already exists with flavor "
             f"{existing.flavor_name!r}, the recipe asks for {spec.flavor!r}: rename it in "
             f"the recipe or delete it with `zenml {component_type.replace('_', '-')} "

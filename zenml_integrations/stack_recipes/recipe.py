@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from zenml_integrations.stack_recipes.errors import RecipeError
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -24,10 +25,6 @@ _REFERENCE = re.compile(
     r"\{\{\s*[\w.-]+\.[\w.-]+\s*\}\}"  # a ZenML secret: {{ secret_name.key }}
     r"|\$\{[A-Za-z_][A-Za-z0-9_]*\}"  # an environment variable: ${VAR}
 )
-
-
-class RecipeError(ValueError):
-    """A stack recipe is unreadable, invalid, or cannot be applied."""
 
 
 def describe_validation_error(error: ValidationError) -> str:

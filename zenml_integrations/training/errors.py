@@ -11,3 +11,7 @@ class DatasetError(TrainingError):
 
 class ModelSpecError(TrainingError):
     """The configured model family or hyper-parameters are not usable."""
+
+
+class SampleDataError(TrainingError, ValueError):
+    """The built-in sample cannot be generated with these arguments."""

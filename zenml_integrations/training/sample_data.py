@@ -12,6 +12,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from zenml_integrations.training.errors import SampleDataError
 
 ProblemType = Literal["binary_classification", "regression"]
 
@@ -28,9 +29,15 @@ _SPAN_SECONDS = 365 * 24 * 3600
 def generate_sample(
     rows: int = 60_000, problem_type: ProblemType = "binary_classification", seed: int = 42
 ) -> pd.DataFrame:
-    """Build the sample frame; the same arguments always give the same frame."""
+    """Build the sample frame; the same arguments always give the same frame.
+
+    Raises:
+        SampleDataError: for fewer than 100 rows or a problem type without a sample target.
+    """
     if rows < 100:
-        raise ValueError(f"rows must be at least 100 to split and train, got {rows}")
+        raise SampleDataError(
+            f"rows must be at least 100 to split and train, got {rows}: raise source.sample_rows"
+        )
     rng = np.random.default_rng(seed)
     tenure = rng.gamma(shape=2.0, scale=14.0, size=rows).clip(0, 120)
     contract = rng.choice([1, 12, 24], size=rows, p=[0.55, 0.25, 0.20])
@@ -81,7 +88,8 @@ def generate_sample(
         )
         frame[SAMPLE_TARGETS[problem_type]] = spend.clip(0, None).round(2)
     else:
-        raise ValueError(
-            f"problem_type must be one of {sorted(SAMPLE_TARGETS)}, got {problem_type!r}"
+        raise SampleDataError(
+            f"problem_type must be one of {sorted(SAMPLE_TARGETS)} for the sample data, got "
+            f"{problem_type!r}: pick one, or point source at your own file"
         )
     return frame

@@ -6,12 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from pydantic import ValidationError
+from zenml_integrations.great_expectations.errors import (
+    DataQualityError,
+    DataQualityGateFailed,
+    DataQualitySuiteError,
+)
 from zenml_integrations.great_expectations.gate import enforce, render_html, validate_frame
 from zenml_integrations.great_expectations.suite import (
-    DataQualityGateFailed,
     DataQualityResult,
     DataQualitySuite,
-    DataQualitySuiteError,
     ExpectationOutcome,
     ExpectationSpec,
 )
@@ -113,6 +116,8 @@ def test_given_failed_result_when_enforced_then_gate_failure_names_expectations(
     assert "expect_column_values_to_be_between on 'age'" in message
     assert "'plan'" not in message
     assert raised.value.result is failing_result
+    assert isinstance(raised.value, DataQualityError)
+    assert not isinstance(raised.value, RuntimeError)
 
 
 def test_given_results_when_rendered_then_html_shows_verdict_and_is_escaped(
@@ -140,6 +145,7 @@ def test_given_unknown_expectation_when_validated_then_suite_error(gx_environmen
             ),
         )
     assert "expectations[1]" in str(raised.value)
+    assert isinstance(raised.value, DataQualityError)
 
 
 def test_given_bad_kwargs_when_validated_then_suite_error(gx_environment: None) -> None:

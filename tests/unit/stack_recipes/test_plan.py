@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from zenml_integrations.onnx.flavor import OnnxModelDeployerFlavor
+from zenml_integrations.stack_recipes.errors import RecipeError
 from zenml_integrations.stack_recipes.flavors import FlavorAction, FlavorChange
 from zenml_integrations.stack_recipes.plan import (
     Action,
@@ -15,7 +16,7 @@ from zenml_integrations.stack_recipes.plan import (
     StackPlan,
     _validated_configuration,
 )
-from zenml_integrations.stack_recipes.recipe import ComponentSpec, RecipeError, StackRecipe
+from zenml_integrations.stack_recipes.recipe import ComponentSpec, StackRecipe
 
 ONNX_FLAVOR = "zenml_integrations.onnx.flavor.OnnxModelDeployerFlavor"
 DEPLOYER = ComponentSpec(name="onnx_deployer", flavor="onnx", configuration={"port": 8100})

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from zenml_integrations.stack_recipes.errors import RecipeError
 from zenml_integrations.stack_recipes.recipe import (
     ComponentSpec,
-    RecipeError,
     StackRecipe,
     load_recipe,
     unresolved_variables,

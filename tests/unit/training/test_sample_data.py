@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from zenml_integrations.training.errors import SampleDataError
 from zenml_integrations.training.sample_data import (
     SAMPLE_ENTITY_COLUMN,
     SAMPLE_TARGETS,
@@ -78,10 +79,10 @@ def test_given_regression_when_generated_then_target_is_complete_and_varied(
 
 @pytest.mark.parametrize("rows", [0, 99])
 def test_given_too_few_rows_when_generated_then_refused(rows: int) -> None:
-    with pytest.raises(ValueError, match="at least 100"):
+    with pytest.raises(SampleDataError, match="at least 100"):
         generate_sample(rows)
 
 
 def test_given_unknown_problem_type_when_generated_then_refused() -> None:
-    with pytest.raises(ValueError, match="multiclass"):
+    with pytest.raises(SampleDataError, match="multiclass"):
         generate_sample(100, "multiclass")  # type: ignore[arg-type]
