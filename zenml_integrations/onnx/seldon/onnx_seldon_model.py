@@ -67,8 +67,16 @@ _OIP_DATATYPES = {
 logger = logging.getLogger(__name__)
 
 
-class ModelStartupError(RuntimeError):
+class SeldonModelError(Exception):
+    """Base of what this wrapper refuses (it runs in the serving image, without the plugin)."""
+
+
+class ModelStartupError(SeldonModelError):
     """The model cannot be served as configured; the microservice must not start."""
+
+
+class ModelUnhealthy(SeldonModelError):
+    """The loaded model cannot answer: the pod must leave the service's endpoints."""
 
 
 # seldon-core answers its own SeldonMicroserviceException with the exception's status code and
@@ -235,7 +243,7 @@ class OnnxSeldonModel:
         )
         values = self._loaded_session().run(None, probe)
         if not all(np.isfinite(np.asarray(value, dtype=np.float64)).all() for value in values):
-            raise RuntimeError(f"model {self.sha256} returns non-finite outputs for a row of zeros")
+            raise ModelUnhealthy(f"model {self.sha256} returns non-finite outputs for a row of zeros")
         return {"ready": True, "sha256": self.sha256}
 
     def init_metadata(self) -> dict[str, Any]:
@@ -273,7 +281,7 @@ class OnnxSeldonModel:
 
     def _loaded_session(self) -> Any:
         if self._session is None:
-            raise RuntimeError("the model is not loaded yet: seldon-core calls load() first")
+            raise ModelUnhealthy("the model is not loaded yet: seldon-core calls load() first")
         return self._session
 
     def _validated_batch(self, X: object, features_names: list[str]) -> np.ndarray[Any, Any]:

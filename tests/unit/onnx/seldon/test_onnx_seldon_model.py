@@ -16,7 +16,9 @@ from zenml_integrations.onnx.seldon.onnx_seldon_model import (
     MODEL_URI_ENV,
     InvalidInputError,
     ModelStartupError,
+    ModelUnhealthy,
     OnnxSeldonModel,
+    SeldonModelError,
 )
 
 from tests.helpers.onnx_models import FEATURES, logistic_model
@@ -73,6 +75,22 @@ def test_given_graph_parameters_when_started_then_refused_with_the_variables_to_
 ) -> None:
     with pytest.raises(ModelStartupError, match=r"got \['model_uri'\].*set MODEL_URI"):
         OnnxSeldonModel(model_uri="/mnt/models")
+
+
+def test_given_no_load_or_non_finite_outputs_when_probed_then_unhealthy_not_a_runtime_error(
+    model_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ModelUnhealthy, match="seldon-core calls load"):
+        OnnxSeldonModel().health_status()
+    exploding = tmp_path / "exploding.onnx"
+    exploding.write_bytes(logistic_model([float("inf")] * len(FEATURES)))
+    monkeypatch.setenv(MODEL_URI_ENV, str(exploding))
+    model = OnnxSeldonModel()
+    model.load()
+    with pytest.raises(ModelUnhealthy, match="non-finite outputs for a row of zeros"):
+        model.health_status()
+    assert issubclass(ModelUnhealthy, SeldonModelError)
+    assert not issubclass(ModelStartupError, RuntimeError)
 
 
 def test_given_the_right_digest_when_started_then_metadata_reports_it(
