@@ -9,13 +9,13 @@ import pandas as pd
 from mlflow import MlflowClient
 from zenml import log_metadata, step
 from zenml_integrations.evidently.gate import DriftVerdict
+from zenml_integrations.mlflow.reference import REFERENCE_FILE
 from zenml_integrations.mlflow.registry import read_version_parquet, registered_signature
 from zenml_integrations.monitoring.outcome import (
     MetricsExport,
     MonitoringOutcome,
     publish_drift_outcome,
 )
-from zenml_integrations.monitoring.reference import REFERENCE_FILE
 from zenml_integrations.monitoring.traffic import (
     MonitoringWindow,
     ServedWindow,

@@ -11,6 +11,7 @@ from mlflow import MlflowClient
 from zenml import get_step_context, log_metadata, step
 from zenml_integrations.evidently.errors import DriftGateFailed
 from zenml_integrations.evidently.gate import DriftVerdict
+from zenml_integrations.mlflow.reference import write_reference
 from zenml_integrations.mlflow.registry import (
     PromotionDecision,
     QualityGate,
@@ -19,7 +20,6 @@ from zenml_integrations.mlflow.registry import (
     refuse_promotion,
     register_onnx_model,
 )
-from zenml_integrations.monitoring.reference import write_reference
 from zenml_integrations.onnx.export.conversion import input_signature
 from zenml_integrations.onnx.export.triton import write_triton_repository
 from zenml_integrations.training.dataset import DatasetSchema, feature_kinds

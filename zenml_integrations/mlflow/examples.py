@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from zenml_integrations.mlflow.errors import ModelVersionNotFound
+from zenml_integrations.mlflow.reference import REFERENCE_FILE
 from zenml_integrations.mlflow.registry import (
     read_version_parquet,
     registered_signature,
     version_by_alias,
 )
-from zenml_integrations.monitoring.reference import REFERENCE_FILE
 from zenml_integrations.tabular import client_values
 
 if TYPE_CHECKING:

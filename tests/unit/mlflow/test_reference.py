@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from zenml_integrations.monitoring.reference import REFERENCE_FILE, write_reference
+from zenml_integrations.mlflow.reference import REFERENCE_FILE, write_reference
 
 
 def test_given_a_big_training_frame_then_the_reference_is_a_sample_of_its_inputs(

@@ -1,4 +1,4 @@
-"""The training reference stored with each model version, for drift checks on its traffic."""
+"""The training reference logged with each model version, read back for drift checks."""
 
 from __future__ import annotations
 
