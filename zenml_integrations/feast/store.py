@@ -1,7 +1,7 @@
 """``FeastFeatureStore``: Feast behind ZenML, with guard rails and a store built once.
 
-ZenML's own Feast store builds a ``feast.FeatureStore`` on every call (~50 ms
-to parse the config and open the registry), cannot apply definitions or
+ZenML's own Feast store builds a ``feast.FeatureStore`` on every call (~60 ms
+per call in benchmarks/RESULTS.md, ``make bench-feast``), cannot apply definitions or
 materialize, and passes Feast's historical result through as is. This one
 builds the Feast store once per process and configuration, aligns historical
 features to the caller's rows, applies TTLs online as training does, and

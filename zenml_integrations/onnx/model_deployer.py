@@ -58,7 +58,7 @@ def _ensure_token_file(model_dir: str) -> str:
 
 
 class OnnxModelDeployer(BaseModelDeployer):
-    """Deploys ONNX models to local daemon servers."""
+    """Serves ONNX models as local daemons, or on Kubernetes through Seldon Core or KServe."""
 
     NAME: ClassVar[str] = "ONNX"
     FLAVOR: ClassVar[type[OnnxModelDeployerFlavor]] = OnnxModelDeployerFlavor
