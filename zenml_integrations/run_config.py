@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -75,10 +77,20 @@ def pipeline_run_config(
     return deep_merge(merged, overrides or {})
 
 
-def write_run_config(config: dict[str, Any]) -> Path:
-    """Write a merged configuration where ZenML's ``config_path`` can read it."""
+@contextmanager
+def write_run_config(config: dict[str, Any]) -> Iterator[Path]:
+    """Write a merged configuration where ZenML's ``config_path`` can read it.
+
+    ZenML reads the file while the run is compiled, so launch the pipeline
+    inside the ``with`` block; the file is removed when the block ends, and
+    the temporary folder does not fill up with one file per run.
+    """
     with tempfile.NamedTemporaryFile(
         "w", suffix=".yaml", prefix="zenml-run-", delete=False, encoding="utf-8"
     ) as handle:
         yaml.safe_dump(config, handle, sort_keys=False)
-    return Path(handle.name)
+    path = Path(handle.name)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)

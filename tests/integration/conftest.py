@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
+import jinja2
 import pytest
 
 from tests.helpers.cli import REPO_ROOT, mlops_kit
@@ -17,7 +17,8 @@ def project(tmp_path: Path) -> Path:
     (root / "configs").mkdir(parents=True)
     for folder in ("steps", "pipelines", "stacks"):
         (root / folder).symlink_to(REPO_ROOT / folder)
-    shutil.copy(REPO_ROOT / "template" / "run.py", root / "run.py")
+    run_py = jinja2.Template((REPO_ROOT / "template" / "run.py.jinja").read_text())
+    (root / "run.py").write_text(run_py.render(enable_feast=False))
     (root / "configs" / "local.yaml").write_text("# cache by default\n")
     mlops_kit("stack", "apply", "stacks/local.yaml", cwd=root)
     return root

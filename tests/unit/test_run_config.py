@@ -100,21 +100,33 @@ def test_given_invalid_yaml_when_loaded_then_error_names_file(tmp_path: Path) ->
     assert str(path) in str(raised.value)
 
 
-def test_given_config_when_written_then_file_roundtrips_in_order(
+def test_given_config_when_written_then_file_roundtrips_in_order_and_is_removed_after(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     config = {"zeta": 1, "alpha": {"nested": [1, 2], "text": "ü"}, "enable_cache": False}
 
-    path = write_run_config(config)
+    with write_run_config(config) as path:
+        assert path.parent == tmp_path
+        assert path.suffix == ".yaml"
+        assert path.name.startswith("zenml-run-")
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert loaded == config
+        assert list(loaded) == ["zeta", "alpha", "enable_cache"]
+        assert load_layers(path) == config
 
-    assert path.parent == tmp_path
-    assert path.suffix == ".yaml"
-    assert path.name.startswith("zenml-run-")
-    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert loaded == config
-    assert list(loaded) == ["zeta", "alpha", "enable_cache"]
-    assert load_layers(path) == config
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_given_a_failing_launch_when_config_written_then_the_file_is_still_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    with pytest.raises(KeyError), write_run_config({"a": 1}):
+        raise KeyError("the pipeline failed")
+
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_given_binary_layer_when_loaded_then_run_config_error(tmp_path: Path) -> None:
