@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import cast
 
-from mlflow import MlflowClient
 from pydantic import BaseModel, ConfigDict
 from zenml_integrations.mlflow.registry import CHAMPION, fetch_onnx_model, record_rollout
 from zenml_integrations.onnx.deployment import ModelVersionFile, serve_version
@@ -56,6 +55,8 @@ def deploy_champion(
         OnnxArtifactMismatch: when the file differs from the registry's record.
         RegistryError: when the model has no champion or lacks its tags.
     """
+    from mlflow import MlflowClient  # seconds to import: only when a deployment runs
+
     client = MlflowClient()
     registered = fetch_onnx_model(client, model_name, CHAMPION)
     verify_artifact(registered.onnx_bytes, registered.onnx_sha256, registered.input_signature)
