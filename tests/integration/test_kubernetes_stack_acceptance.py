@@ -2,42 +2,27 @@
 
 One subprocess (tests/helpers/kubernetes_stack_acceptance.py, whose docstring says where
 ZenML would first reach the cluster or the registry) applies the real ``stacks/kubernetes.yaml``
-to a fresh store, validates the stack, compiles ``pipelines/training.py`` with a generated
-project's configs and gathers the image requirements. Nothing is contacted: the kubeconfig
-context, bucket, registry and MLflow server are placeholders on 127.0.0.1 or ``.invalid``.
+to a fresh store, validates the stack, compiles ``pipelines/training.py`` of a project that
+Copier generated with its default answers, and gathers the image requirements. Nothing is
+contacted: the kubeconfig context, bucket, registry and MLflow server are placeholders on
+127.0.0.1 or ``.invalid``.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pytest
 import yaml
 from zenml_integrations import __version__
 
 from tests.helpers.cli import REPO_ROOT, run_python
+from tests.helpers.rendering import render
 
 pytestmark = pytest.mark.slow
 
-# Copier's defaults for the questions the two rendered files use.
-ANSWERS: dict[str, Any] = {
-    "project_name": "Churn Model",
-    "package_name": "churn_model",
-    "python_version": "3.11",
-    "problem_type": "binary_classification",
-    "model_family": "random_forest",
-    "data_source": "sample",
-    "target_column": "churned",
-    "entity_column": "customer_id",
-    "timestamp_column": "event_timestamp",
-    "enable_gx": True,
-    "enable_feast": False,
-    "kit_requirement": "zenml-mlops-kit[gx,mlflow,onnx,evidently]>=0.1,<0.2",
-}
 ENVIRONMENT = "production"
 PLACEHOLDER_ENV = {
     "KUBERNETES_CONTEXT": "placeholder-context",
@@ -75,28 +60,11 @@ TRAINING_STEPS = {
 }
 
 
-def _render(template: str, destination: Path) -> None:
-    source = (REPO_ROOT / "template" / template).read_text()
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    destination.write_text(environment.from_string(source).render(**ANSWERS))
-
-
-def _generated_project(root: Path) -> Path:
-    """The repository's pipeline source beside a generated project's configs and pyproject."""
-    (root / "configs").mkdir(parents=True)
-    for folder in ("steps", "pipelines", "stacks"):
-        (root / folder).symlink_to(REPO_ROOT / folder)
-    _render("configs/training.yaml.jinja", root / "configs" / "training.yaml")
-    _render("pyproject.toml.jinja", root / "pyproject.toml")
-    shutil.copy(REPO_ROOT / "template" / "configs" / f"{ENVIRONMENT}.yaml", root / "configs")
-    return root
-
-
 @pytest.fixture(scope="module")
-def acceptance(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def acceptance(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Given the Kubernetes recipe with placeholders, what each stage of preparing a run gave."""
     folder = tmp_path_factory.mktemp("kubernetes-acceptance")
-    project = _generated_project(folder / "project")
+    project = render(template_repo, folder / "project", {})  # Copier's default answers
     (folder / "kubeconfig").write_text(KUBECONFIG)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ZENML_CONFIG_PATH", str(folder / "zenml-config"))
@@ -110,6 +78,7 @@ def acceptance(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     line = next(line for line in stdout.splitlines() if line.startswith("RESULTS "))
     results: dict[str, Any] = json.loads(line.removeprefix("RESULTS "))
     results["project"] = str(project)
+    results["answers"] = yaml.safe_load((project / ".copier-answers.yml").read_text())
     return results
 
 
@@ -144,11 +113,12 @@ def test_given_the_local_pipeline_source_when_compiled_for_kubernetes_then_every
 ) -> None:
     # The image imports the very module the local stack runs.
     assert acceptance["pipeline_source"] == "pipelines.training.training_pipeline"
-    assert Path(acceptance["pipeline_file"]) == REPO_ROOT / "pipelines" / "training.py"
+    project = Path(acceptance["project"])
+    assert Path(acceptance["pipeline_file"]) == project / "pipelines" / "training.py"
     assert set(acceptance["steps"]) == TRAINING_STEPS
     parameters = acceptance["parameters"]
-    assert parameters["model_name"] == ANSWERS["package_name"]
-    assert parameters["model"]["family"] == ANSWERS["model_family"]
+    assert parameters["model_name"] == acceptance["answers"]["package_name"] == "churn_model"
+    assert parameters["model"]["family"] == acceptance["answers"]["model_family"]
     # The environment layer's per-pipeline override reached the compiled run.
     assert parameters["gate"]["min_improvement"] == 0.002
 
@@ -156,7 +126,7 @@ def test_given_the_local_pipeline_source_when_compiled_for_kubernetes_then_every
 def test_given_the_project_docker_settings_when_compiled_then_the_orchestrator_image_uses_them(
     acceptance: dict[str, Any],
 ) -> None:
-    environment_file = REPO_ROOT / "template" / "configs" / f"{ENVIRONMENT}.yaml"
+    environment_file = Path(acceptance["project"]) / "configs" / f"{ENVIRONMENT}.yaml"
     configured = yaml.safe_load(environment_file.read_text())
     assert acceptance["pipeline_docker"] == configured["settings"]["docker"]
     assert acceptance["builds"] == [
