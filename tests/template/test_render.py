@@ -49,20 +49,17 @@ COMMON_FILES = {
     "pipelines/__init__.py",
     "pipelines/training.py",
     "pipelines/deployment.py",
-    "pipelines/features.py",
     "pipelines/monitoring.py",
     "stacks/aws.yaml",
     "stacks/azure.yaml",
     "stacks/gcp.yaml",
     "stacks/kubernetes.yaml",
     "stacks/local.yaml",
-    "stacks/local_feast.yaml",
     "steps/__init__.py",
     "steps/data.py",
     "steps/data_quality.py",
     "steps/deployment.py",
     "steps/drift.py",
-    "steps/features.py",
     "steps/monitoring.py",
     "steps/onnx_export.py",
     "steps/registry.py",
@@ -140,6 +137,9 @@ def test_given_answers_when_rendered_then_exact_files_and_valid_contents(
         check=False,
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr
+    ci = "\n".join((project / name).read_text() for name in ci_files)
+    assert ci.count("make test") == len(ci_files), "CI runs the tests (smoke training included)"
+    assert "make smoke" not in ci, "CI would train the smoke sample a second time"
 
     parameters = yaml.safe_load((project / "configs" / "training.yaml").read_text())["parameters"]
     schema = DatasetSchema.model_validate(parameters["dataset"])

@@ -18,15 +18,18 @@ from zenml_integrations.feast.flavor import FeastFeatureStoreConfig
 from zenml_integrations.feast.store import FeastFeatureStore, clear_feature_store_cache
 from zenml_integrations.onnx.server.config import FeatureLookupConfig
 from zenml_integrations.stack_recipes import load_recipe
+from zenml_integrations.training.features import TrainingFeatures
 from zenml_integrations.training.sample_data import generate_sample
 
 from pipelines.features import materialize_pipeline
-from steps.features import TrainingFeatures
 from tests.helpers.rendering import render
 from tests.helpers.repo import REPO_ROOT
 
 FEAST_FILES = {
     "configs/features.yaml",
+    "pipelines/features.py",
+    "stacks/local_feast.yaml",
+    "steps/features.py",
     "feature_repo/entities.py",
     "feature_repo/feature_services.py",
     "feature_repo/feature_store.yaml",
@@ -70,8 +73,13 @@ def test_given_feast_disabled_when_rendered_then_no_feast_files_settings_or_targ
 ) -> None:
     project = render(template_repo, tmp_path / "project", {})
 
+    rendered = {str(path.relative_to(project)) for path in project.rglob("*") if path.is_file()}
+    assert not rendered & FEAST_FILES
     assert not (project / "feature_repo").exists()
-    assert not (project / "configs" / "features.yaml").exists()
+    code = [project / "run.py", project / "Makefile", *project.glob("steps/*.py"),
+            *project.glob("pipelines/*.py")]  # fmt: skip
+    assert [path.name for path in code if "feast" in path.read_text().lower()] == []
+    assert "def features(" not in (project / "run.py").read_text()
     assert "features" not in parameters(project, "training")
     assert "feature_lookup" not in parameters(project, "deployment")
     makefile = (project / "Makefile").read_text()
