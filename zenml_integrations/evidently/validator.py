@@ -16,12 +16,8 @@ from zenml_integrations.catalog import kit_requirement
 from zenml_integrations.evidently.config import DriftGateConfig
 from zenml_integrations.evidently.errors import DriftGateNotInStack, DriftInputError
 from zenml_integrations.evidently.flavor import EvidentlyDriftGateConfig, EvidentlyDriftGateFlavor
-from zenml_integrations.evidently.gate import (
-    DriftVerdict,
-    check_drift,
-    drift_report_html,
-    feature_kinds,
-)
+from zenml_integrations.evidently.gate import DriftVerdict, check_drift, drift_report_html
+from zenml_integrations.evidently.kinds import feature_kinds
 from zenml_integrations.evidently.summary import with_verdict
 
 

@@ -8,12 +8,8 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 from zenml_integrations.evidently.config import ColumnDriftTest, DriftGateConfig
-from zenml_integrations.evidently.gate import (
-    DriftVerdict,
-    check_drift,
-    drift_report_html,
-    feature_kinds,
-)
+from zenml_integrations.evidently.gate import DriftVerdict, check_drift, drift_report_html
+from zenml_integrations.evidently.kinds import feature_kinds
 from zenml_integrations.evidently.summary import verdict_html, with_verdict
 
 ROWS = 5_000
