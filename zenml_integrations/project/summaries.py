@@ -60,7 +60,7 @@ class Deployment(_StepOutput):
     version: str
     outcome: str
     strategy: str
-    prediction_url: str
+    prediction_url: str | None
 
 
 class MonitoringOutcome(_StepOutput):
@@ -196,7 +196,7 @@ class DeploymentSummary(RunSummary):
                 f"{deployed.model_name} v{deployed.version}: {deployed.outcome} "
                 f"({deployed.strategy})"
             )
-            lines.append(f"endpoint: {deployed.prediction_url}")
+            lines.append(f"endpoint: {deployed.prediction_url or 'none reported by the deployer'}")
         return lines
 
 

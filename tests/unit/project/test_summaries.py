@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
+from zenml_integrations.onnx.rollout.config import Strategy
 from zenml_integrations.project.summaries import (
     DeploymentSummary,
     FeaturesSummary,
@@ -16,6 +17,8 @@ from zenml_integrations.project.summaries import (
     RunSummary,
     TrainingSummary,
 )
+from zenml_integrations.rollout_outcome import RolloutOutcome
+from zenml_integrations.workflows.deployment import DeploymentOutcome
 
 
 def _artifact(value: Any) -> SimpleNamespace:
@@ -88,19 +91,24 @@ def test_given_a_failed_step_when_summarised_then_only_completed_steps_show() ->
 
 
 def test_given_a_deployment_when_summarised_then_version_outcome_and_endpoint() -> None:
-    deployed = {
-        "model_name": "churn",
-        "version": "2",
-        "semver": "1.1.0",
-        "outcome": "promoted",
-        "strategy": "canary",
-        "prediction_url": "http://127.0.0.1:40123/v2/models/churn/infer",
-    }
+    deployed = DeploymentOutcome(
+        model_name="churn",
+        version="2",
+        semver="1.1.0",
+        outcome=RolloutOutcome.PROMOTED,
+        serving_version="2",
+        strategy=Strategy.CANARY,
+        prediction_url="http://127.0.0.1:40123/v2/models/churn/infer",
+    )
     summary = DeploymentSummary.of(_run(deploy_model=_step(deployed)))
     assert str(summary).splitlines()[1:] == [
         "churn v2: promoted (canary)",
         "endpoint: http://127.0.0.1:40123/v2/models/churn/infer",
     ]
+    unreported = deployed.model_copy(update={"prediction_url": None})
+    assert str(DeploymentSummary.of(_run(deploy_model=_step(unreported)))).endswith(
+        "endpoint: none reported by the deployer"
+    )
 
 
 @pytest.mark.parametrize(("retrain", "passed"), [(True, False), (False, True)])
