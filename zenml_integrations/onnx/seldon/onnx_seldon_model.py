@@ -243,7 +243,9 @@ class OnnxSeldonModel:
         )
         values = self._loaded_session().run(None, probe)
         if not all(np.isfinite(np.asarray(value, dtype=np.float64)).all() for value in values):
-            raise ModelUnhealthy(f"model {self.sha256} returns non-finite outputs for a row of zeros")
+            raise ModelUnhealthy(
+                f"model {self.sha256} returns non-finite outputs for a row of zeros"
+            )
         return {"ready": True, "sha256": self.sha256}
 
     def init_metadata(self) -> dict[str, Any]:
