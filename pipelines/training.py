@@ -5,6 +5,7 @@ from __future__ import annotations
 from zenml import pipeline
 from zenml_integrations.great_expectations.suite import DataQualitySuite
 from zenml_integrations.mlflow.registry import QualityGate
+from zenml_integrations.onnx.export.parity import ParityTolerance
 from zenml_integrations.training.dataset import DatasetSchema, DataSource, source_fingerprint
 from zenml_integrations.training.features import TrainingFeatures
 from zenml_integrations.training.models import ModelSpec
@@ -12,7 +13,7 @@ from zenml_integrations.training.models import ModelSpec
 from steps.data import load_data, split_data
 from steps.data_quality import data_quality_gate
 from steps.drift import drift_gate
-from steps.onnx_export import ParityTolerance, export_onnx
+from steps.onnx_export import export_onnx
 from steps.registry import quality_gate, register_model
 from steps.training import evaluate_model, train_model
 

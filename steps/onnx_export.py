@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 from sklearn.pipeline import Pipeline
 from zenml import log_metadata, step
 from zenml_integrations.onnx.export.conversion import convert_to_onnx
-from zenml_integrations.onnx.export.parity import check_parity, enforce_parity
+from zenml_integrations.onnx.export.parity import (
+    ParityReport,
+    ParityTolerance,
+    check_parity,
+    enforce_parity,
+)
 from zenml_integrations.training.dataset import DatasetSchema, feature_kinds
 from zenml_integrations.training.preprocessing import model_frame
-
-
-class ParityTolerance(BaseModel):
-    """How far ONNX outputs may stray from scikit-learn's (numpy.isclose rule)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    absolute: float = Field(default=1e-4, ge=0)
-    relative: float = Field(default=1e-5, ge=0)
 
 
 @step
@@ -31,7 +25,7 @@ def export_onnx(
     feature_columns: list[str],
     dataset: DatasetSchema,
     tolerance: ParityTolerance,
-) -> tuple[Annotated[bytes, "onnx_model"], Annotated[dict[str, float | int | str], "onnx_parity"]]:
+) -> tuple[Annotated[bytes, "onnx_model"], Annotated[ParityReport, "onnx_parity"]]:
     """Convert model and preprocessing; fail the run if ONNX does not reproduce them."""
     kinds = feature_kinds(test_data, feature_columns, dataset)
     onnx_bytes = convert_to_onnx(sklearn_model, feature_columns, dataset.problem_type, dict(kinds))
@@ -40,9 +34,8 @@ def export_onnx(
         onnx_bytes,
         model_frame(test_data, kinds),
         dataset.problem_type,
-        absolute_tolerance=tolerance.absolute,
-        relative_tolerance=tolerance.relative,
+        tolerance,
     )
-    log_metadata({"onnx_parity": {**asdict(report), "passed": report.passed}})
+    log_metadata({"onnx_parity": report.model_dump(mode="json")})
     enforce_parity(report)
-    return onnx_bytes, {**asdict(report), "passed": str(report.passed)}
+    return onnx_bytes, report

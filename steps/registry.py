@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import pandas as pd
 from mlflow import MlflowClient
@@ -21,6 +21,7 @@ from zenml_integrations.mlflow.registry import (
     register_onnx_model,
 )
 from zenml_integrations.onnx.export.conversion import input_signature
+from zenml_integrations.onnx.export.parity import ParityReport
 from zenml_integrations.onnx.export.triton import write_triton_repository
 from zenml_integrations.training.dataset import DatasetSchema, feature_kinds
 from zenml_integrations.training.preprocessing import model_frame
@@ -31,7 +32,7 @@ def register_model(
     onnx_model: bytes,
     metrics: dict[str, float],
     data_lineage: dict[str, str],
-    onnx_parity: dict[str, Any],
+    onnx_parity: ParityReport,
     train_data: pd.DataFrame,
     feature_columns: list[str],
     dataset: DatasetSchema,
@@ -48,7 +49,7 @@ def register_model(
         "zenml_pipeline": context.pipeline.name,
         "zenml_run_id": str(context.pipeline_run.id),
         "zenml_run_name": context.pipeline_run.name,
-        "onnx_parity_max_abs_diff": str(onnx_parity["max_abs_diff"]),
+        "onnx_parity_max_abs_diff": str(onnx_parity.max_abs_diff),
     }
     kinds = feature_kinds(train_data, feature_columns, dataset)
     with tempfile.TemporaryDirectory(prefix="model-files-") as scratch:

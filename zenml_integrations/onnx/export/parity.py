@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 from zenml_integrations.onnx.errors import OnnxParityError
 from zenml_integrations.onnx.export.conversion import INPUT_NAME
 
@@ -14,9 +14,19 @@ if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
 
-@dataclass(frozen=True)
-class ParityReport:
+class ParityTolerance(BaseModel):
+    """How far ONNX outputs may stray from scikit-learn's (the ``numpy.isclose`` rule)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    absolute: float = Field(default=1e-4, ge=0)
+    relative: float = Field(default=1e-5, ge=0)
+
+
+class ParityReport(BaseModel):
     """How closely the ONNX model reproduces scikit-learn on held-out rows."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     rows: int
     compared_output: Literal["probabilities", "predictions"]
@@ -26,6 +36,7 @@ class ParityReport:
     values_out_of_tolerance: int
     label_mismatches: int
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def passed(self) -> bool:
         """True when every value is within tolerance and every label agrees."""
@@ -70,8 +81,7 @@ def check_parity(
     onnx_bytes: bytes,
     features: pd.DataFrame,
     problem_type: str,
-    absolute_tolerance: float = 1e-4,
-    relative_tolerance: float = 1e-5,
+    tolerance: ParityTolerance | None = None,
 ) -> ParityReport:
     """Compare ONNX and scikit-learn outputs on the same rows of a model frame.
 
@@ -82,6 +92,7 @@ def check_parity(
     (the ``numpy.isclose`` rule): float32 arithmetic on a regression target
     near 100 is only exact to about 1e-5 relative.
     """
+    tolerance = tolerance or ParityTolerance()
     rows = features.astype(
         {name: np.float32 for name, dtype in features.dtypes.items() if dtype.kind != "O"}
     )
@@ -100,14 +111,14 @@ def check_parity(
         compared = "predictions"
     difference = np.abs(expected - actual)
     out_of_tolerance = int(
-        np.sum(difference > absolute_tolerance + relative_tolerance * np.abs(expected))
+        np.sum(difference > tolerance.absolute + tolerance.relative * np.abs(expected))
     )
     return ParityReport(
         rows=len(rows),
         compared_output=compared,
         max_abs_diff=float(difference.max()) if len(rows) else 0.0,
-        absolute_tolerance=absolute_tolerance,
-        relative_tolerance=relative_tolerance,
+        absolute_tolerance=tolerance.absolute,
+        relative_tolerance=tolerance.relative,
         values_out_of_tolerance=out_of_tolerance,
         label_mismatches=label_mismatches,
     )

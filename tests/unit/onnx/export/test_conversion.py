@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -172,7 +172,7 @@ def test_given_only_label_mismatches_when_enforced_then_parity_error() -> None:
     assert not report.passed
     with pytest.raises(OnnxParityError, match="1 label mismatches"):
         enforce_parity(report)
-    enforce_parity(replace(report, label_mismatches=0))
+    enforce_parity(report.model_copy(update={"label_mismatches": 0}))
 
 
 def test_given_the_registered_checksum_and_signature_then_the_artifact_is_accepted(
