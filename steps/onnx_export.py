@@ -36,6 +36,6 @@ def export_onnx(
         dataset.problem_type,
         tolerance,
     )
-    log_metadata({"onnx_parity": report.model_dump(mode="json")})
+    log_metadata({"onnx_parity": {**report.model_dump(mode="json"), "passed": report.passed}})
     enforce_parity(report)
     return onnx_bytes, report

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field
 from zenml_integrations.onnx.errors import OnnxParityError
 from zenml_integrations.onnx.export.conversion import INPUT_NAME
 
@@ -36,7 +36,6 @@ class ParityReport(BaseModel):
     values_out_of_tolerance: int
     label_mismatches: int
 
-    @computed_field  # type: ignore[prop-decorator]
     @property
     def passed(self) -> bool:
         """True when every value is within tolerance and every label agrees."""
