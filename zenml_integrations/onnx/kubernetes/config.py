@@ -34,8 +34,14 @@ class ContainerResources(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    requests: dict[str, str] = Field(default_factory=lambda: {"cpu": "500m", "memory": "512Mi"})
-    limits: dict[str, str] = Field(default_factory=lambda: {"memory": "1Gi"})
+    requests: dict[str, str] = Field(
+        default_factory=lambda: {"cpu": "500m", "memory": "512Mi"},
+        description="What the scheduler reserves per model container (cpu, memory).",
+    )
+    limits: dict[str, str] = Field(
+        default_factory=lambda: {"memory": "1Gi"},
+        description="The most a model container may use; above the memory limit it is killed.",
+    )
 
     @field_validator("requests", "limits")
     @classmethod
@@ -60,15 +66,20 @@ class KubernetesServingConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    target: ServingTarget = ServingTarget.SELDON_V1
+    target: ServingTarget = Field(
+        default=ServingTarget.SELDON_V1,
+        description="Platform whose resources are rendered: Seldon v1, Seldon v2 or KServe.",
+    )
     namespace: str = Field(default="default", description="Namespace of the serving resources.")
     image: str = Field(
         default="",
         description="Serving image (seldon-core wrapper around the ONNX model); "
         "required for seldon_v1 and kserve.",
     )
-    replicas: int = Field(default=1, ge=1, le=1000)
-    resources: ContainerResources = Field(default_factory=ContainerResources)
+    replicas: int = Field(default=1, ge=1, le=1000, description="Pods per model version.")
+    resources: ContainerResources = Field(
+        default_factory=ContainerResources, description="CPU and memory of each model container."
+    )
     model_store: str = Field(
         default="",
         description="Folder (s3://, gs://, az:// or a path) models are copied to, one folder per "
