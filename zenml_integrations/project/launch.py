@@ -19,7 +19,6 @@ from zenml_integrations.run_config import (
     pipeline_run_config,
     write_run_config,
 )
-from zenml_integrations.training.schema_file import record_columns, with_recorded_columns
 
 if TYPE_CHECKING:
     from zenml.models import PipelineRunResponse
@@ -53,6 +52,9 @@ class Project:
 
         The first training run records those columns and says so.
         """
+        # Imported here, as ZenML is: `run.py --help` need not load pandas.
+        from zenml_integrations.training.schema_file import with_recorded_columns
+
         config = pipeline_run_config(self.configs, name, environment, overrides)
         config.pop("schedules", None)  # applied by `run.py schedule`, not a run setting
         if name == "training":
@@ -94,6 +96,8 @@ class Project:
 
     def record_columns(self, environment: str) -> str:
         """Record the training data's columns in configs/schema.yaml; the line to show."""
+        from zenml_integrations.training.schema_file import record_columns
+
         config = pipeline_run_config(self.configs, "training", environment)
         return record_columns(self.configs, config["parameters"])
 

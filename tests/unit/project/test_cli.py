@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import subprocess
 import sys
 
 import click
@@ -90,3 +91,14 @@ def test_given_a_failed_step_log_when_run_then_zenml_keeps_the_message_not_the_t
         record = logger.makeRecord(logger.name, logging.ERROR, "f", 1, "failed", (), sys.exc_info())
     assert logger.filter(record)
     assert record.exc_info is None
+
+
+def test_given_run_py_imports_the_helper_then_neither_zenml_nor_pandas_loads() -> None:
+    probe = (
+        "import sys, zenml_integrations.project; "
+        "print(sorted({'zenml', 'pandas'} & set(sys.modules)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "[]"
