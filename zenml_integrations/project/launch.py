@@ -114,10 +114,16 @@ class Project:
 
         On an orchestrator that runs no schedules, print the crontab lines instead.
         """
+        schedules = load_layers(self.configs / "monitoring.yaml").get("schedules") or {}
+        unscheduled = sorted(set(pipelines) - set(schedules))
+        if unscheduled:
+            raise click.ClickException(
+                f"configs/monitoring.yaml: schedules has no cron expression for {unscheduled} "
+                f"(it has {sorted(schedules)}); add one per scheduled pipeline"
+            )
         from zenml.client import Client
         from zenml.config.schedule import Schedule
 
-        schedules = load_layers(self.configs / "monitoring.yaml")["schedules"]
         orchestrator = Client().active_stack.orchestrator
         if not orchestrator.config.is_schedulable:
             click.echo(
@@ -125,7 +131,8 @@ class Project:
                 "schedules.\nAdd these lines to your crontab (crontab -e) instead:"
             )
             for name in pipelines:
-                click.echo(f"{schedules[name]} cd {Path.cwd()} && make {MAKE_TARGETS[name]}")
+                target = MAKE_TARGETS.get(name, name)  # a pipeline of yours: a target of its name
+                click.echo(f"{schedules[name]} cd {Path.cwd()} && make {target}")
             return
         for name, pipeline in pipelines.items():
             cron = Schedule(name=f"{name}-{environment}", cron_expression=schedules[name])

@@ -6,6 +6,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import click
 import pytest
 import yaml
 from zenml_integrations.project import launch
@@ -155,3 +156,10 @@ def test_given_schedules_in_the_monitoring_config_then_they_are_no_run_setting(
     configs: Path,
 ) -> None:
     assert "schedules" not in Project(configs).run_config("monitoring", "staging")
+
+
+def test_given_a_pipeline_without_a_cron_when_scheduled_then_refused_naming_it(
+    configs: Path,
+) -> None:
+    with pytest.raises(click.ClickException, match=r"no cron expression for \['nightly'\]"):
+        Project(configs).schedule("local", monitoring=FakePipeline(), nightly=FakePipeline())
