@@ -71,7 +71,7 @@ BAD_REQUESTS = [
      b' "data": [NaN, 0, 0, 0, 0, 0, 0, 0]}]}', 400, "feature 'feature_0'"),
     ("POST", "/v2/models/churn/infer",
      json.dumps({"inputs": [{"name": "input", "shape": [1, 8], "datatype": "FP32",
-                             "data": ["a"] * 8}]}).encode(), 400, "not numeric"),
+                             "data": ["a"] * 8}]}).encode(), 400, "is not a number"),
     ("POST", "/v2/models/churn/infer",
      json.dumps({"records": [{"feature_0": 1.0}]}).encode(), 400, "missing features"),
     ("POST", "/v2/models/churn/infer",
