@@ -19,3 +19,7 @@ class OnnxParityError(OnnxError):
 
 class OnnxDeployerError(OnnxError):
     """The deployer cannot do what was asked in its mode or with its settings."""
+
+
+class OnnxServerStartError(OnnxError):
+    """The server cannot start as configured (a folder it cannot create, an exposed token)."""
