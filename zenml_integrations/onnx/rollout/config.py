@@ -6,6 +6,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+MIN_WINDOW_SECONDS = 1.0
+MAX_WINDOW_SECONDS = 86_400.0
+
 
 class Strategy(StrEnum):
     """How traffic is shared between the champion and a challenger."""
@@ -25,7 +28,12 @@ class RollbackPolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    window_seconds: float = Field(default=30.0, gt=0)
+    window_seconds: float = Field(
+        default=30.0,
+        description="Time over which each check compares the two versions; the policy checks "
+        f"about ten times per window, at most once a second, within [{MIN_WINDOW_SECONDS:g}, "
+        f"{MAX_WINDOW_SECONDS:g}] s.",
+    )
     min_requests: int = Field(default=50, ge=1)
     max_error_rate_increase: float = Field(
         default=0.02, ge=0, le=1, description="Allowed error-rate excess over the champion."
@@ -45,6 +53,18 @@ class RollbackPolicy(BaseModel):
         gt=0,
         description="Allowed shift of the mean first output, in champion standard deviations.",
     )
+
+    @field_validator("window_seconds")
+    @classmethod
+    def _sane_window(cls, value: float) -> float:
+        # The window sets the policy loop's period: 1e-9 s spun it at 38 % of a core.
+        if not MIN_WINDOW_SECONDS <= value <= MAX_WINDOW_SECONDS:
+            raise ValueError(
+                f"window_seconds must be between {MIN_WINDOW_SECONDS:g} and "
+                f"{MAX_WINDOW_SECONDS:g} (a day), got {value!r}; the policy compares versions "
+                "over this window, so give it time to see a few requests (e.g. 30)"
+            )
+        return value
 
 
 class RolloutConfig(BaseModel):
