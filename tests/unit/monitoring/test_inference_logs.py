@@ -9,10 +9,16 @@ import numpy as np
 import pytest
 from zenml_integrations.monitoring.inference_logs import busiest, read_inference_logs
 from zenml_integrations.onnx.server.inference_log import InferenceLogger
+from zenml_integrations.onnx.server.metrics import ServerMetrics
+
+
+def _writer(directory: Path) -> InferenceLogger:
+    counters = ServerMetrics().inference_log_counters("churn")
+    return InferenceLogger(directory, 4096, counters, max_files=8, flush_seconds=0.01)
 
 
 def _log(directory: Path, entries: list[tuple[str, np.ndarray]]) -> None:
-    logger = InferenceLogger(directory, max_bytes=4096, flush_seconds=0.01)
+    logger = _writer(directory)
     for version, rows in entries:
         outputs = [np.zeros(len(rows), np.int64), np.full((len(rows), 2), 0.5, np.float32)]
         logger.log("churn", version, "champion", None, rows, outputs)
@@ -73,7 +79,7 @@ def test_given_per_feature_requests_when_read_then_strings_and_gaps_come_back(
         "amount": np.asarray([[1.5], [np.nan]], np.float32),
         "grade": np.asarray([["A"], [""]], dtype=object),
     }
-    logger = InferenceLogger(tmp_path, max_bytes=4096, flush_seconds=0.01)
+    logger = _writer(tmp_path)
     logger.log("churn", "3", "champion", "r-1", batch, [np.zeros(2, np.int64)])
     logger.close()
 

@@ -73,7 +73,12 @@ class OnnxServer:
             else None
         )  # fmt: skip
         inference_log = (
-            InferenceLogger(config.inference_log_dir, config.inference_log_max_bytes)
+            InferenceLogger(
+                config.inference_log_dir,
+                config.inference_log_max_bytes,
+                self.metrics.inference_log_counters(config.model_name),
+                max_files=config.inference_log_max_files,
+            )
             if config.inference_log_dir is not None
             else None
         )

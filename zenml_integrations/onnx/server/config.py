@@ -87,6 +87,12 @@ class ServerConfig(BaseModel):
         description="Where promotions and rollbacks are kept, so a restart does not undo them.",
     )
     inference_log_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    inference_log_max_files: int = Field(
+        default=16,
+        ge=1,
+        description="Inference log files kept; the oldest are deleted beyond this, so the logs "
+        "take about inference_log_max_files x inference_log_max_bytes at most.",
+    )
     feature_lookup: FeatureLookupConfig | None = Field(
         default=None, description="Accept entity ids and fetch their features from a store."
     )

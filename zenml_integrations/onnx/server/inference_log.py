@@ -4,10 +4,18 @@ The request path appends one tuple to a deque (atomic, no lock, no thread
 wake-up); a daemon thread wakes every ``flush_seconds``, turns what has
 accumulated into JSON lines and rotates files by size. One line per request:
 time, model, version, variant, request id, inputs and outputs.
+
+The writer outlives its faults: an entry it cannot encode, a folder that is
+gone or a full disk is counted as failed and reported (at most once a minute
+per kind), and the next flush tries again, recreating the folder. Files hold
+raw feature values, so they are readable by the owner only (0600, a folder the
+writer creates is 0700), and the oldest are deleted beyond ``max_files``.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
 from collections import deque
@@ -16,7 +24,15 @@ from typing import IO, Any
 
 import numpy as np
 import orjson
+from zenml_integrations.onnx.errors import OnnxServerStartError
+from zenml_integrations.onnx.server.log_throttle import LogThrottle
+from zenml_integrations.onnx.server.metrics import InferenceLogCounters
 from zenml_integrations.onnx.server.model import Batch
+
+logger = logging.getLogger("zenml_integrations.onnx.server")
+
+FILE_PATTERN = "inference-*.jsonl"
+_CHUNK_ENTRIES = 10_000
 
 
 class InferenceLogger:
@@ -26,19 +42,31 @@ class InferenceLogger:
         self,
         directory: Path,
         max_bytes: int,
+        counters: InferenceLogCounters,
+        *,
+        max_files: int,
         max_pending: int = 100_000,
         flush_seconds: float = 0.25,
     ) -> None:
         self.directory = directory
         self.max_bytes = max_bytes
+        self.max_files = max_files
         self.max_pending = max_pending
-        self.dropped = 0
-        directory.mkdir(parents=True, exist_ok=True)
+        self.counters = counters
+        try:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as error:
+            raise OnnxServerStartError(
+                f"cannot create the inference log folder {directory}: {error.strerror}; "
+                "create it or set inference_log_dir to a writable folder"
+            ) from None
         self._pending: deque[tuple[Any, ...]] = deque()
         self._stop = threading.Event()
         self._flush_seconds = flush_seconds
         self._handle: IO[bytes] | None = None
         self._written = 0
+        self._failing = False
+        self._reports = LogThrottle(logger)
         self._thread = threading.Thread(target=self._run, name="inference-log", daemon=True)
         self._thread.start()
 
@@ -53,7 +81,7 @@ class InferenceLogger:
     ) -> None:
         """Buffer one record; when the writer falls far behind, count and drop it."""
         if len(self._pending) >= self.max_pending:
-            self.dropped += 1
+            self.counters.dropped.inc()
             return
         self._pending.append((time.time(), model, version, variant, request_id, inputs, outputs))
 
@@ -66,29 +94,85 @@ class InferenceLogger:
         while not self._stop.wait(self._flush_seconds):
             self._flush()
         self._flush()
-        if self._handle is not None:
-            self._handle.close()
+        self._close_file()
 
     def _flush(self) -> None:
         pending = self._pending
-        chunk: list[bytes] = []
-        while pending and len(chunk) < 10_000:
-            chunk.append(_line(pending.popleft()))
-        if not chunk:
+        while pending:
+            lines: list[bytes] = []
+            for _ in range(min(len(pending), _CHUNK_ENTRIES)):
+                entry = pending.popleft()
+                try:
+                    lines.append(_line(entry))
+                except (orjson.JSONEncodeError, TypeError, ValueError) as error:
+                    self.counters.failed.inc()
+                    self._reports.log("encode", logging.WARNING,
+                                      "inference log entry of %s version %s not written: %s",
+                                      entry[1], entry[2], error)  # fmt: skip
+            if lines:
+                self._write(lines)
+
+    def _write(self, lines: list[bytes]) -> None:
+        data = b"".join(lines)
+        try:
+            handle = self._file()
+            handle.write(data)
+            handle.flush()
+        except OSError as error:
+            self.counters.failed.inc(len(lines))
+            self._close_file()  # the next flush opens a new file, recreating the folder
+            self._failing = True
+            self._reports.log("write", logging.ERROR,
+                              "inference logs to %s failing, %d entries lost: %s; retrying "
+                              "every %.2f s", self.directory, len(lines), error,
+                              self._flush_seconds)  # fmt: skip
             return
-        if self._handle is None or self._written >= self.max_bytes:
-            if self._handle is not None:
-                self._handle.close()
+        self._written += len(data)
+        self.counters.written.inc(len(lines))
+        if self._failing:
+            self._failing = False
+            logger.warning("inference logs to %s written again", self.directory)
+
+    def _file(self) -> IO[bytes]:
+        """The open log file; a new one when it is full or was deleted under the writer."""
+        handle = self._handle
+        if handle is not None and (
+            self._written >= self.max_bytes or os.fstat(handle.fileno()).st_nlink == 0
+        ):
+            self._close_file()
+            handle = None
+        if handle is None:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
             path = self.directory / f"inference-{stamp}-{time.monotonic_ns()}.jsonl"
-            self._handle = path.open("ab")
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+            handle = self._handle = os.fdopen(os.open(path, flags, 0o600), "ab")
             self._written = 0
-        data = b"".join(chunk)
-        self._handle.write(data)
-        self._handle.flush()
-        self._written += len(data)
-        if pending:
-            self._flush()
+            self._enforce_retention()
+        return handle
+
+    def _enforce_retention(self) -> None:
+        """Delete the oldest log files beyond ``max_files`` (names sort by creation time)."""
+        for path in sorted(self.directory.glob(FILE_PATTERN))[: -self.max_files]:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as error:
+                self._reports.log(
+                    "retention", logging.WARNING, "cannot delete old inference log %s: %s",
+                    path, error,
+                )  # fmt: skip
+
+    def _close_file(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is None:
+            return
+        try:
+            handle.close()
+        except OSError as error:  # what was buffered is already counted as written or failed
+            self._reports.log("close", logging.WARNING,
+                              "closing inference log in %s: %s", self.directory, error)  # fmt: skip
 
 
 def _line(entry: tuple[Any, ...]) -> bytes:

@@ -44,6 +44,15 @@ class VersionSeries:
     failure: Counter
 
 
+@dataclass(frozen=True)
+class InferenceLogCounters:
+    """What became of the inference log entries of one model."""
+
+    written: Counter
+    dropped: Counter  # the writer fell behind by its whole buffer
+    failed: Counter  # an I/O error (folder gone, disk full) or an entry that cannot be encoded
+
+
 class ServerMetrics:
     """Every series the server exports, bound to one registry."""
 
@@ -103,10 +112,32 @@ class ServerMetrics:
             "onnx_server_promotions", "Challengers promoted to champion.", ("model", "version"),
             registry=self.registry,
         )  # fmt: skip
+        self.server_errors = Counter(
+            "onnx_server_http_server_errors",
+            "Responses with a 5xx status, by status and the error behind them.",
+            ("model", "status", "error"),
+            registry=self.registry,
+        )
+        self.inference_log_entries = Counter(
+            "onnx_server_inference_log_entries",
+            "Inference log entries by outcome: written, dropped (the writer fell behind), "
+            "failed (an I/O error or an entry that cannot be encoded).",
+            ("model", "outcome"),
+            registry=self.registry,
+        )
         self.model_info = Info(
             "onnx_server_model", "Loaded model versions and their roles.", ("version",),
             registry=self.registry,
         )  # fmt: skip
+
+    def inference_log_counters(self, model: str) -> InferenceLogCounters:
+        """The inference log writer's counters for ``model``."""
+        entries = self.inference_log_entries
+        return InferenceLogCounters(
+            written=entries.labels(model, "written"),
+            dropped=entries.labels(model, "dropped"),
+            failed=entries.labels(model, "failed"),
+        )
 
     def series(self, model: str, version: str, variant: str) -> VersionSeries:
         """The children for one (model, version, variant), created on first use."""
