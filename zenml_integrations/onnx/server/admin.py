@@ -6,6 +6,7 @@ token they answer 403, so a server never accepts model changes by default.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from zenml_integrations.onnx.rollout.config import RolloutConfig, Strategy
 from zenml_integrations.onnx.server.config import ServerConfig
 from zenml_integrations.onnx.server.http import HttpError, Receive, Response, Scope, read_body
 from zenml_integrations.onnx.server.http import json_response as answer
-from zenml_integrations.onnx.server.model import ModelLoadError, OnnxModel
+from zenml_integrations.onnx.server.model import ModelFolder, ModelLoadError, OnnxModel
 from zenml_integrations.onnx.server.rollout_control import RolloutControl
 
 MAX_ADMIN_BODY_BYTES = 16 * 1024
@@ -40,7 +41,8 @@ class AdminApi:
             raise HttpError(404, f"no admin route for {method} /admin/{'/'.join(parts)}")
         request = _json_object(await read_body(scope, receive, MAX_ADMIN_BODY_BYTES))
         if parts == ["deploy"]:
-            self.rollout.deploy(*_deploy_request(request, self.config))
+            # Reading and loading a model takes up to seconds: off the event loop.
+            self.rollout.deploy(*await asyncio.to_thread(_deploy_request, request, self.config))
         elif parts == ["promote"]:
             self.rollout.promote()
         elif parts == ["rollback"]:
@@ -94,8 +96,8 @@ def _deploy_request(
         raise HttpError(400, f"invalid rollout: {error}") from None
     try:
         model = OnnxModel.load(
-            config.model_name, version, Path(path), expected_sha256=request.get("sha256"),
-            intra_op_threads=config.intra_op_threads,
+            config.model_name, version, Path(path), folder=ModelFolder.of(config),
+            expected_sha256=request.get("sha256"), intra_op_threads=config.intra_op_threads,
         )  # fmt: skip
     except ModelLoadError as error:
         raise HttpError(400, str(error)) from None

@@ -33,7 +33,7 @@ from zenml_integrations.onnx.server.http import (
 from zenml_integrations.onnx.server.inference import DataPlane
 from zenml_integrations.onnx.server.inference_log import InferenceLogger
 from zenml_integrations.onnx.server.metrics import ServerMetrics
-from zenml_integrations.onnx.server.model import ModelLoadError, OnnxModel
+from zenml_integrations.onnx.server.model import ModelFolder, ModelLoadError, OnnxModel
 from zenml_integrations.onnx.server.rollout_control import RolloutControl, RolloutRefused
 from zenml_integrations.onnx.server.state import RollbackRecord, ServedVersion, load_state
 
@@ -110,7 +110,7 @@ class OnnxServer:
         method: str = scope["method"]
         if method == "POST" and scope["path"] == self._infer_path:  # the hot path, unrouted
             body = await read_body(scope, receive, self.config.max_body_bytes)
-            return self.data_plane.infer(body, None)
+            return await self.data_plane.infer(body, None)
         parts = [part for part in scope["path"].split("/") if part]
         if parts[:1] == ["v2"]:
             return await self._v2(method, parts[1:], scope, receive)
@@ -129,7 +129,7 @@ class OnnxServer:
                 raise HttpError(404, f"no route for POST /v2/{'/'.join(parts)}")
             pinned = parts[3] if len(parts) == 5 else None
             body = await read_body(scope, receive, self.config.max_body_bytes)
-            return self.data_plane.infer(body, pinned)
+            return await self.data_plane.infer(body, pinned)
         if method != "GET":
             raise HttpError(405, f"{method} is not allowed here")
         if parts == ["health", "live"]:
@@ -186,8 +186,10 @@ def create_server(
     config: ServerConfig, version: str, path: Path, sha256: str | None = None
 ) -> OnnxServer:
     """A server for the champion at ``path``, or for the state it had before a restart."""
+    if config.model_dir is None:  # by default, versions are deployed beside the launch model
+        config = config.model_copy(update={"model_dir": path.parent})
     launched = OnnxModel.load(
-        config.model_name, version, path, expected_sha256=sha256,
+        config.model_name, version, path, folder=ModelFolder.of(config), expected_sha256=sha256,
         intra_op_threads=config.intra_op_threads,
     )  # fmt: skip
     state = load_state(config.state_file, launched.sha256) if config.state_file else None
@@ -210,8 +212,8 @@ def create_server(
 def _reload(config: ServerConfig, served: ServedVersion) -> OnnxModel | None:
     try:
         return OnnxModel.load(
-            config.model_name, served.version, Path(served.path), expected_sha256=served.sha256,
-            intra_op_threads=config.intra_op_threads,
+            config.model_name, served.version, Path(served.path), folder=ModelFolder.of(config),
+            expected_sha256=served.sha256, intra_op_threads=config.intra_op_threads,
         )  # fmt: skip
     except ModelLoadError as error:
         logger.error("cannot restore version %s: %s", served.version, error)

@@ -96,6 +96,41 @@ class ServerConfig(BaseModel):
     feature_lookup: FeatureLookupConfig | None = Field(
         default=None, description="Accept entity ids and fetch their features from a store."
     )
+    model_dir: Path | None = Field(
+        default=None,
+        description="The only folder model files are loaded from (the launch model, deploys, "
+        "restored versions); default: the launch model's folder.",
+    )
+    max_model_bytes: int = Field(
+        default=1024**3, ge=1024, description="Largest model file the server reads."
+    )
+    max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=1024,
+        description="Largest request line plus headers; a larger request gets 431 and is closed.",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Time a new connection has to send its request line and headers (and a "
+        "request its headers once it started); then 408 and the connection is closed.",
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Time a request has to send its whole body; then 408 and the connection "
+        "is closed.",
+    )
+    keep_alive_seconds: int = Field(
+        default=5, ge=1, le=600, description="Idle time after which a kept-alive connection closes."
+    )
+    max_connections: int = Field(
+        default=512,
+        ge=1,
+        description="Open connections (or requests in progress) above which requests get 503.",
+    )
 
     @model_validator(mode="after")
     def _safe_bind(self) -> ServerConfig:

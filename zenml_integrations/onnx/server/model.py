@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from zenml_integrations.onnx.errors import OnnxError
+from zenml_integrations.onnx.server.config import ServerConfig
 from zenml_integrations.tabular import FEATURE_KINDS, FeatureKind
 
 if TYPE_CHECKING:
@@ -36,6 +39,68 @@ _OIP_DATATYPES: dict[str, str] = {
 
 class ModelLoadError(OnnxError):
     """The model file is missing, corrupt, or not what the caller expected."""
+
+
+class ModelFileRefused(ModelLoadError):
+    """A model path outside the server's model directory, not a regular file, or too large."""
+
+
+@dataclass(frozen=True)
+class ModelFolder:
+    """The one folder a server reads model files from, and the largest file it reads.
+
+    A deploy request names a path; without this, the admin API would open any
+    readable path on the server's behalf (a FIFO hangs the read, ``/dev/zero``
+    reads until memory runs out) and its errors would tell whether a path exists.
+    """
+
+    path: Path
+    max_bytes: int
+
+    @classmethod
+    def of(cls, config: ServerConfig) -> ModelFolder:
+        """``config``'s model directory (symlinks resolved: containment is checked on real paths).
+
+        Raises:
+            ModelFileRefused: when ``config`` names none (``create_server`` fills it in).
+        """
+        if config.model_dir is None:
+            raise ModelFileRefused(
+                "this server has no model_dir; set one in its config to load model files"
+            )
+        return cls(Path(os.path.realpath(config.model_dir)), config.max_model_bytes)
+
+    def read(self, requested: Path) -> tuple[Path, bytes]:
+        """The real path and bytes of ``requested`` (relative paths start in the folder).
+
+        Raises:
+            ModelFileRefused: unless it is a regular file inside the folder (symlinks
+                resolved) of at most ``max_bytes``; the message is the same whether or
+                not a path outside the folder exists.
+        """
+        resolved = Path(os.path.realpath(self.path / requested))
+        refused = ModelFileRefused(
+            f"model file {str(requested)!r} is not a readable regular file inside the server's "
+            f"model directory {self.path}; copy the model there and name that file"
+        )
+        if not resolved.is_relative_to(self.path):
+            raise refused
+        try:  # non-blocking, so that opening a FIFO cannot wait for a writer
+            descriptor = os.open(resolved, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        except OSError:
+            raise refused from None
+        with open(descriptor, "rb") as handle:
+            info = os.fstat(descriptor)
+            if not stat.S_ISREG(info.st_mode):
+                raise refused
+            # One byte over the cap tells a file that grew since fstat from one that did not.
+            data = handle.read(self.max_bytes + 1) if info.st_size <= self.max_bytes else b""
+        if max(info.st_size, len(data)) > self.max_bytes:
+            raise ModelFileRefused(
+                f"model file {str(requested)!r} has over {self.max_bytes} bytes "
+                "(max_model_bytes); raise the limit in the server config to serve it"
+            )
+        return resolved, data
 
 
 @dataclass(frozen=True)
@@ -133,23 +198,19 @@ class OnnxModel:
         version: str,
         path: Path,
         *,
+        folder: ModelFolder,
         expected_sha256: str | None = None,
         intra_op_threads: int = 1,
     ) -> OnnxModel:
-        """Load a model file, remembering where it came from so a restart can reload it."""
-        try:
-            onnx_bytes = path.read_bytes()
-        except OSError as error:
-            raise ModelLoadError(
-                f"model {name} version {version}: cannot read {path}: {error}"
-            ) from None
+        """Load a model file from ``folder``, remembering where it came from for a restart."""
+        source, onnx_bytes = folder.read(path)
         return cls(
             name,
             version,
             onnx_bytes,
             expected_sha256=expected_sha256,
             intra_op_threads=intra_op_threads,
-            source=path.resolve(),
+            source=source,
         )
 
     def predict(self, batch: Batch) -> list[np.ndarray]:
