@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from zenml_integrations.onnx.server.config import ServerConfig
 
 
 @click.command()
@@ -38,16 +41,12 @@ def main(
     import uvicorn
     from zenml_integrations.onnx.errors import OnnxError
     from zenml_integrations.onnx.server.app import create_server
-    from zenml_integrations.onnx.server.config import ServerConfig
 
-    settings: dict[str, Any] = json.loads(config_path.read_text()) if config_path else {}
-    overrides = {"model_name": model_name, "host": host, "port": port}
-    settings.update({key: value for key, value in overrides.items() if value is not None})
-    config = ServerConfig.model_validate(settings)
+    config = _server_config(config_path, {"model_name": model_name, "host": host, "port": port})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         server = create_server(config, version, model_path, sha256)
-    except OnnxError as error:  # a refused start is a message, not a traceback
+    except (OnnxError, OSError) as error:  # a refused start is a message, not a traceback
         raise click.ClickException(str(error)) from error
     uvicorn.run(
         server,
@@ -58,6 +57,32 @@ def main(
         lifespan="on",
         timeout_graceful_shutdown=5,
     )
+
+
+def _server_config(config_path: Path | None, overrides: dict[str, Any]) -> ServerConfig:
+    """The validated settings, or a one-line message saying which one is wrong."""
+    from pydantic import ValidationError
+    from zenml_integrations.onnx.server.config import ServerConfig
+
+    source = f"server config {config_path}" if config_path else "server settings"
+    try:
+        settings = json.loads(config_path.read_text(encoding="utf-8")) if config_path else {}
+    except (OSError, ValueError) as error:
+        raise click.ClickException(f"cannot read {source}: {error}") from None
+    if not isinstance(settings, dict):
+        raise click.ClickException(f"{source} must be a JSON object, got {type(settings).__name__}")
+    settings.update({key: value for key, value in overrides.items() if value is not None})
+    try:
+        return ServerConfig.model_validate(settings)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, problem['loc'])) or 'settings'}: {problem['msg']}"
+            for problem in error.errors()
+        )
+        raise click.ClickException(
+            f"invalid {source}: {problems} (--model-name sets model_name; --config takes "
+            "the other fields as JSON)"
+        ) from None
 
 
 if __name__ == "__main__":

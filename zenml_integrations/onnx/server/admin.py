@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import stat
 from pathlib import Path
 from typing import Any
 
 import orjson
+from zenml_integrations.onnx.errors import OnnxServerStartError
 from zenml_integrations.onnx.rollout.config import RolloutConfig, Strategy
 from zenml_integrations.onnx.server.config import ServerConfig
 from zenml_integrations.onnx.server.http import HttpError, Receive, Response, Scope, read_body
@@ -58,18 +60,31 @@ class AdminApi:
                 f"admin API disabled: set {self.config.admin_token_env} or admin_token_file "
                 "to enable it",
             )
-        supplied = b""
-        for key, value in scope.get("headers", []):
-            if key == b"authorization" and value.startswith(b"Bearer "):
-                supplied = value[7:]
-        if not hmac.compare_digest(supplied, self._token.encode()):
+        supplied = [value for key, value in scope.get("headers", []) if key == b"authorization"]
+        if len(supplied) > 1:  # proxies and servers disagree on which one counts
+            raise HttpError(
+                400, f"{len(supplied)} Authorization headers; send exactly one (Bearer <token>)"
+            )
+        scheme, _, token = (supplied[0] if supplied else b"").partition(b" ")
+        if scheme != b"Bearer" or not hmac.compare_digest(token, self._token.encode()):
             raise HttpError(401, "missing or wrong admin token (Authorization: Bearer <token>)")
 
 
 def read_token(path: Path | None) -> str | None:
-    """The token in ``path`` (stripped), or None when there is no file or it is empty."""
+    """The token in ``path`` (stripped), or None when there is no file or it is empty.
+
+    Raises:
+        OnnxServerStartError: when group or others have access to the file (whoever
+            reads the token can deploy models).
+    """
     if path is None or not path.is_file():
         return None
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise OnnxServerStartError(
+            f"admin token file {path} is open to group or others (mode {mode:04o}); "
+            f"run chmod 600 {path}"
+        )
     return path.read_text(encoding="utf-8").strip() or None
 
 

@@ -32,6 +32,7 @@ from zenml_integrations.onnx.server.http import (
 )
 from zenml_integrations.onnx.server.inference import DataPlane
 from zenml_integrations.onnx.server.inference_log import InferenceLogger
+from zenml_integrations.onnx.server.log_throttle import LogThrottle
 from zenml_integrations.onnx.server.metrics import ServerMetrics
 from zenml_integrations.onnx.server.model import ModelFolder, ModelLoadError, OnnxModel
 from zenml_integrations.onnx.server.rollout_control import RolloutControl, RolloutRefused
@@ -87,6 +88,7 @@ class OnnxServer:
         self.admin = AdminApi(config, self.rollout, token)
         self._policy_task: asyncio.Task[None] | None = None
         self._infer_path = f"/v2/models/{config.model_name}/infer"
+        self._tracebacks = LogThrottle(logger)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Dispatch one ASGI event."""
@@ -99,12 +101,23 @@ class OnnxServer:
             status, headers, body = await self._dispatch(scope, receive)
         except (HttpError, RolloutRefused) as error:
             status, headers, body = error.status, JSON_HEADERS, error_body(str(error))
-        except Exception:  # the last line of defence: log it, answer 500, keep serving
-            logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if status >= 500:
+                self._count_server_error(status, error)
+        except Exception as error:  # the last line of defence: log it, answer 500, keep serving
+            self._tracebacks.exception(
+                error, "unhandled error on %s %s", scope.get("method"), scope.get("path")
+            )
+            self._count_server_error(500, error)
             status, headers, body = 500, JSON_HEADERS, error_body("internal server error")
         headers = [*headers, (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    def _count_server_error(self, status: int, error: Exception) -> None:
+        """Count a 5xx answer in ``/metrics``, by status and the error behind it."""
+        self.metrics.server_errors.labels(
+            self.config.model_name, str(status), type(error).__name__
+        ).inc()
 
     async def _dispatch(self, scope: Scope, receive: Receive) -> Response:
         method: str = scope["method"]

@@ -118,6 +118,13 @@ class DataPlane:
             if model is champion:
                 logger.error("champion %s failed: %s", model.version, error)
                 raise HttpError(500, f"model version {model.version} failed: {error}") from None
+            if decision.variant == "pinned":  # the client asked for this version's answer
+                raise HttpError(
+                    500,
+                    f"model version {model.version} failed: {error}; the request is pinned to "
+                    "it, so the champion does not answer in its place (leave out /versions/"
+                    f"{model.version} to be routed)",
+                ) from None
             fallback_started = time.perf_counter()
             outputs = champion.predict(batch)
             self.rollout.record(
