@@ -30,17 +30,6 @@ def call(
     headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> AsgiResponse:
     """One HTTP request through ``app``, as uvicorn would deliver it (body in one message)."""
-    return asyncio.run(call_async(app, method, path, body, headers))
-
-
-async def call_async(
-    app: Any,
-    method: str,
-    path: str,
-    body: bytes = b"",
-    headers: Sequence[tuple[bytes, bytes]] = (),
-) -> AsgiResponse:
-    """``call`` inside a running event loop."""
     scope = {"type": "http", "method": method, "path": path, "headers": list(headers)}
     chunks = [{"type": "http.request", "body": body, "more_body": False}]
     sent: list[dict[str, Any]] = []
@@ -51,6 +40,6 @@ async def call_async(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    await app(scope, receive, send)
+    asyncio.run(app(scope, receive, send))
     start, content = sent
     return AsgiResponse(start["status"], dict(start["headers"]), content["body"])
