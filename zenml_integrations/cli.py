@@ -177,7 +177,7 @@ def model_versions_command(model_name: str) -> None:
 
 @model.command("set-champion")
 @click.argument("model_name")
-@click.argument("version")
+@click.argument("version", callback=lambda _context, _argument, value: _version_label(value))
 @click.option("--reason", required=True, help="Why; tagged on the version.")
 def model_set_champion_command(model_name: str, version: str, reason: str) -> None:
     """Point MODEL_NAME's champion alias at VERSION (`make deploy` then serves it)."""
@@ -208,6 +208,12 @@ def model_example_command(model_name: str, rows: int, alias: str) -> None:
     except RegistryError as error:
         raise click.ClickException(str(error)) from error
     click.echo(json.dumps(request))
+
+
+def _version_label(value: str) -> str:
+    from zenml_integrations.onnx.server.__main__ import version_label
+
+    return version_label(value)
 
 
 def _server(model_name: str) -> ServerHandle:

@@ -21,6 +21,7 @@ from zenml_integrations.onnx.errors import OnnxDeployerError
 from zenml_integrations.onnx.flavor import DeployerMode
 from zenml_integrations.onnx.kubernetes.service import KubernetesOnnxService
 from zenml_integrations.onnx.rollout.config import RolloutConfig
+from zenml_integrations.onnx.rollout.version import validate_version_label
 from zenml_integrations.onnx.server.config import FeatureLookupConfig
 from zenml_integrations.onnx.service import OnnxServerService, OnnxServerServiceConfig
 from zenml_integrations.rollout_outcome import RolloutOutcome
@@ -33,12 +34,19 @@ logger = get_logger(__name__)
 
 @dataclass(frozen=True)
 class ModelVersionFile:
-    """A model version whose ONNX bytes were checked against the registry."""
+    """A model version whose ONNX bytes were checked against the registry.
+
+    Raises:
+        InvalidVersionLabel: when ``version`` breaks the version-label rule.
+    """
 
     model_name: str
     version: str
     onnx_bytes: bytes
     sha256: str
+
+    def __post_init__(self) -> None:
+        validate_version_label(self.version)
 
 
 @dataclass(frozen=True)

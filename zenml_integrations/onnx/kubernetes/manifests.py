@@ -8,7 +8,6 @@ Rendering is a pure function: the same plan and settings give the same bytes.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import yaml
@@ -20,6 +19,7 @@ from zenml_integrations.onnx.kubernetes.config import (
     ServingTarget,
 )
 from zenml_integrations.onnx.rollout.config import RolloutConfig, Strategy
+from zenml_integrations.onnx.rollout.version import VersionLabel
 
 ANNOTATION_PREFIX = "mlops-kit.io"
 PLAN_ANNOTATION = f"{ANNOTATION_PREFIX}/rollout-plan"
@@ -27,7 +27,6 @@ MANAGED_BY = "zenml-mlops-kit"
 MODEL_MOUNT = "/mnt/models"  # where Seldon's and KServe's storage initializers put the model
 MODEL_FILE = "1/model.onnx"  # Triton's layout, so Seldon v2 (Triton) loads the same folder
 HTTP_PORT, GRPC_PORT, METRICS_PORT = 9000, 9500, 6000
-LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
 class ManifestError(OnnxError):
@@ -39,18 +38,9 @@ class ModelVariant(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    version: str = Field(min_length=1, max_length=63)
+    version: VersionLabel  # the label rule is the Kubernetes label-value syntax
     model_uri: str = Field(min_length=1, description="Folder holding 1/model.onnx.")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-
-    @model_validator(mode="after")
-    def _label_safe_version(self) -> ModelVariant:
-        if not LABEL_VALUE.match(self.version):
-            raise ValueError(
-                f"version {self.version!r} cannot be a label value (letters, digits, '-', '_', "
-                "'.', starting and ending alphanumeric)"
-            )
-        return self
 
 
 class ServingPlan(BaseModel):

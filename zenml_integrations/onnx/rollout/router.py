@@ -75,13 +75,16 @@ class Router:
             return RouteDecision(challenger, "challenger")
         return RouteDecision(state.champion, "champion")
 
-    def start(self, challenger: str, config: RolloutConfig) -> RolloutState:
-        """Begin a rollout of ``challenger`` at the first step."""
+    def start(self, challenger: str, config: RolloutConfig, step_index: int = 0) -> RolloutState:
+        """Begin a rollout of ``challenger`` at the first step (or resume it at ``step_index``)."""
+        if not 0 <= step_index < len(config.steps):
+            raise ValueError(f"step {step_index} is not one of the rollout's {len(config.steps)}")
         with self._lock:
             self._state = RolloutState(
                 champion=self._state.champion,
                 challenger=challenger,
                 config=config,
+                step_index=step_index,
                 previous_champion=self._state.previous_champion,
             )
             return self._state

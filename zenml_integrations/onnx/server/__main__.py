@@ -13,6 +13,19 @@ if TYPE_CHECKING:
     from zenml_integrations.onnx.server.config import ServerConfig
 
 
+def version_label(value: str) -> str:
+    """``value`` if it is a valid version label, else the option's one-line error."""
+    from zenml_integrations.onnx.rollout.version import (
+        InvalidVersionLabel,
+        validate_version_label,
+    )
+
+    try:
+        return validate_version_label(value)
+    except InvalidVersionLabel as error:
+        raise click.BadParameter(str(error)) from None
+
+
 @click.command()
 @click.option(
     "--model",
@@ -20,7 +33,12 @@ if TYPE_CHECKING:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     required=True,
 )
-@click.option("--version", required=True, help="Version label of the champion model.")
+@click.option(
+    "--version",
+    required=True,
+    callback=lambda _context, _option, value: version_label(value),
+    help="Version label of the champion model (letters, digits, '.', '_', '-').",
+)
 @click.option("--sha256", help="Refuse to start unless the model file has this checksum.")
 @click.option(
     "--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path)

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from zenml_integrations.onnx.errors import OnnxServerStartError
 from zenml_integrations.onnx.rollout.config import RolloutConfig, Strategy
+from zenml_integrations.onnx.rollout.version import InvalidVersionLabel, validate_version_label
 from zenml_integrations.onnx.server.config import ServerConfig
 from zenml_integrations.onnx.server.http import HttpError, Receive, Response, Scope, read_body
 from zenml_integrations.onnx.server.http import json_response as answer
@@ -105,6 +106,10 @@ def _deploy_request(
     path = request.get("path")
     if not isinstance(version, str) or not version or not isinstance(path, str):
         raise HttpError(400, "deploy needs 'version' (string) and 'path' (the .onnx file)")
+    try:
+        validate_version_label(version)
+    except InvalidVersionLabel as error:
+        raise HttpError(400, str(error)) from None
     try:
         rollout = RolloutConfig.model_validate(request.get("rollout") or {})
     except ValueError as error:

@@ -30,13 +30,13 @@ from zenml_integrations.onnx.server.http import (
     json_response,
     read_body,
 )
-from zenml_integrations.onnx.server.inference import DataPlane
+from zenml_integrations.onnx.server.inference import Answered, DataPlane
 from zenml_integrations.onnx.server.inference_log import InferenceLogger
 from zenml_integrations.onnx.server.log_throttle import LogThrottle
 from zenml_integrations.onnx.server.metrics import ServerMetrics
-from zenml_integrations.onnx.server.model import ModelFolder, ModelLoadError, OnnxModel
-from zenml_integrations.onnx.server.rollout_control import RolloutControl, RolloutRefused
-from zenml_integrations.onnx.server.state import RollbackRecord, ServedVersion, load_state
+from zenml_integrations.onnx.server.model import ModelFolder, OnnxModel
+from zenml_integrations.onnx.server.rollout_control import Answer, RolloutControl, RolloutRefused
+from zenml_integrations.onnx.server.state import ServedVersion, ServingState, load_state
 
 logger = logging.getLogger("zenml_integrations.onnx.server")
 
@@ -51,9 +51,7 @@ class OnnxServer:
         config: ServerConfig,
         champion: OnnxModel,
         *,
-        previous_champion: OnnxModel | None = None,
-        rollback_log: list[RollbackRecord] | None = None,
-        started_from: str | None = None,
+        restored: ServingState | None = None,
     ) -> None:
         self.config = config
         self.metrics = ServerMetrics()
@@ -62,9 +60,8 @@ class OnnxServer:
             champion,
             self.metrics,
             state_file=config.state_file,
-            previous_champion=previous_champion,
-            rollback_log=rollback_log,
-            started_from=started_from,
+            restored=restored,
+            load=lambda served: _reload(config, served),
         )
         # Built before serving starts: a source that does not fit the model stops the start.
         entities: EntityFeatures | None = (
@@ -97,8 +94,13 @@ class OnnxServer:
             return
         if scope["type"] != "http":
             return
+        answer: Answer | None = None
         try:
-            status, headers, body = await self._dispatch(scope, receive)
+            response = await self._dispatch(scope, receive)
+            if isinstance(response, Answered):
+                answer = response.answer
+                response = response.response
+            status, headers, body = response
         except (HttpError, RolloutRefused) as error:
             status, headers, body = error.status, JSON_HEADERS, error_body(str(error))
             if status >= 500:
@@ -110,8 +112,15 @@ class OnnxServer:
             self._count_server_error(500, error)
             status, headers, body = 500, JSON_HEADERS, error_body("internal server error")
         headers = [*headers, (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        try:
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+        except Exception:  # e.g. a header value the HTTP server refuses: the client got nothing
+            if answer is not None:
+                self.rollout.settle(answer, sent=False)
+            raise
+        if answer is not None:
+            self.rollout.settle(answer, sent=True)
 
     def _count_server_error(self, status: int, error: Exception) -> None:
         """Count a 5xx answer in ``/metrics``, by status and the error behind it."""
@@ -119,7 +128,7 @@ class OnnxServer:
             self.config.model_name, str(status), type(error).__name__
         ).inc()
 
-    async def _dispatch(self, scope: Scope, receive: Receive) -> Response:
+    async def _dispatch(self, scope: Scope, receive: Receive) -> Response | Answered:
         method: str = scope["method"]
         if method == "POST" and scope["path"] == self._infer_path:  # the hot path, unrouted
             body = await read_body(scope, receive, self.config.max_body_bytes)
@@ -134,7 +143,9 @@ class OnnxServer:
             return await self.admin.handle(method, parts[1:], scope, receive)
         raise HttpError(404, f"no route for {method} {scope['path']}")
 
-    async def _v2(self, method: str, parts: list[str], scope: Scope, receive: Receive) -> Response:
+    async def _v2(
+        self, method: str, parts: list[str], scope: Scope, receive: Receive
+    ) -> Response | Answered:
         """Open Inference Protocol routes below ``/v2``."""
         if method == "POST" and len(parts) in (3, 5) and parts[-1] == "infer":
             self._check_model_name(parts[1])
@@ -206,28 +217,14 @@ def create_server(
         intra_op_threads=config.intra_op_threads,
     )  # fmt: skip
     state = load_state(config.state_file, launched.sha256) if config.state_file else None
-    if state is None:
-        return OnnxServer(config, launched)
-    champion = _reload(config, state.champion) or launched
-    previous = _reload(config, state.previous_champion) if state.previous_champion else None
-    if previous is not None and previous.version == champion.version:
-        previous = None
-    logger.info("restored champion %s from %s", champion.version, config.state_file)
-    return OnnxServer(
-        config,
-        champion,
-        previous_champion=previous,
-        rollback_log=state.rollbacks,
-        started_from=launched.sha256,
-    )
+    if state is not None:
+        logger.info("restoring the serving state in %s", config.state_file)
+    return OnnxServer(config, launched, restored=state)
 
 
-def _reload(config: ServerConfig, served: ServedVersion) -> OnnxModel | None:
-    try:
-        return OnnxModel.load(
-            config.model_name, served.version, Path(served.path), folder=ModelFolder.of(config),
-            expected_sha256=served.sha256, intra_op_threads=config.intra_op_threads,
-        )  # fmt: skip
-    except ModelLoadError as error:
-        logger.error("cannot restore version %s: %s", served.version, error)
-        return None
+def _reload(config: ServerConfig, served: ServedVersion) -> OnnxModel:
+    """A version the state file recorded (``ModelLoadError`` when it cannot be loaded)."""
+    return OnnxModel.load(
+        config.model_name, served.version, Path(served.path), folder=ModelFolder.of(config),
+        expected_sha256=served.sha256, intra_op_threads=config.intra_op_threads,
+    )  # fmt: skip

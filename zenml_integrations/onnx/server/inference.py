@@ -2,8 +2,9 @@
 
 Parse against the routed version's inputs, run it, fall back to the champion
 when a challenger fails, mirror to a shadow, and log inputs and outputs off
-the request path. Every answer and failure is recorded for the rollback
-policy and Prometheus by ``RolloutControl.record``.
+the request path. Every failure is recorded for the rollback policy and
+Prometheus by ``RolloutControl.record``; an answer only once it has been sent
+(``RolloutControl.settle``), so a response that cannot be sent is an error.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import logging
 import math
 import time
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -27,12 +29,20 @@ from zenml_integrations.onnx.server.protocol import (
     encode_infer_response,
     parse_infer_request,
 )
-from zenml_integrations.onnx.server.rollout_control import RolloutControl
+from zenml_integrations.onnx.server.rollout_control import Answer, RolloutControl
 
 logger = logging.getLogger("zenml_integrations.onnx.server")
 
 # Bodies from this size on are parsed in a worker thread (a 4 MiB body takes ~15 ms to parse).
 THREADED_PARSE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """An inference response, and the answer to count once it has been sent."""
+
+    response: Response
+    answer: Answer
 
 
 class DataPlane:
@@ -50,7 +60,7 @@ class DataPlane:
         self.entities = entities
         self.inference_log = inference_log
 
-    async def infer(self, body: bytes, pinned_version: str | None) -> Response:
+    async def infer(self, body: bytes, pinned_version: str | None) -> Answered:
         """Answer one OIP inference request; ``pinned_version`` bypasses the router."""
         started = time.perf_counter()
         if pinned_version is not None:
@@ -69,8 +79,12 @@ class DataPlane:
         if decision is None:
             decision = self.rollout.router.route(request.routing_key or request.request_id)
             model = self.rollout.models[decision.version]
-        outputs, answered_by = self._run(model, decision, request.batch, started)
-        payload = encode_infer_response(answered_by, outputs, request.request_id)
+        outputs, answered_by, answer = self._run(model, decision, request.batch, started)
+        try:
+            payload = encode_infer_response(answered_by, outputs, request.request_id)
+        except Exception:  # an answer that cannot be encoded is never sent: an error
+            self.rollout.settle(answer, sent=False)
+            raise
         variant = decision.variant if answered_by is model else "champion"
         headers = [
             *JSON_HEADERS,
@@ -84,7 +98,7 @@ class DataPlane:
                 answered_by.name, answered_by.version, decision.variant, request.request_id,
                 request.batch, outputs,
             )  # fmt: skip
-        return 200, headers, payload
+        return Answered((200, headers, payload), answer)
 
     async def _parse(self, body: bytes, model: OnnxModel) -> InferenceRequest:
         """Parse ``body``: a large one in a worker thread, so other requests go on meanwhile.
@@ -103,7 +117,7 @@ class DataPlane:
 
     def _run(
         self, model: OnnxModel, decision: RouteDecision, batch: Batch, started: float
-    ) -> tuple[list[np.ndarray], OnnxModel]:
+    ) -> tuple[list[np.ndarray], OnnxModel, Answer]:
         """Run the routed version; a failing challenger falls back to the champion."""
         try:
             outputs = model.predict(batch)
@@ -111,8 +125,9 @@ class DataPlane:
             if not math.isfinite(summary):
                 raise ValueError("model returned a non-finite output")
         except Exception as error:  # onnxruntime errors are untyped
+            latency = time.perf_counter() - started
             self.rollout.record(
-                model.version, decision.variant, started, failed=True, summary=math.nan
+                model.version, decision.variant, latency, failed=True, summary=math.nan
             )
             champion = self.rollout.champion
             if model is champion:
@@ -127,13 +142,11 @@ class DataPlane:
                 ) from None
             fallback_started = time.perf_counter()
             outputs = champion.predict(batch)
-            self.rollout.record(
-                champion.version, "champion", fallback_started, failed=False,
-                summary=output_summary(outputs),
-            )  # fmt: skip
-            return outputs, champion
-        self.rollout.record(model.version, decision.variant, started, failed=False, summary=summary)
-        return outputs, model
+            latency = time.perf_counter() - fallback_started
+            return outputs, champion, Answer(champion.version, "champion", latency,
+                                             output_summary(outputs))  # fmt: skip
+        answer = Answer(model.version, decision.variant, time.perf_counter() - started, summary)
+        return outputs, model, answer
 
     def _shadow(self, version: str, batch: Batch) -> None:
         model = self.rollout.models.get(version)
@@ -145,7 +158,8 @@ class DataPlane:
             failed = not math.isfinite(summary)
         except Exception:  # a failing shadow never affects the caller
             summary, failed = math.nan, True
-        self.rollout.record(version, "shadow", started, failed=failed, summary=summary)
+        latency = time.perf_counter() - started
+        self.rollout.record(version, "shadow", latency, failed=failed, summary=summary)
 
 
 def output_summary(outputs: list[np.ndarray]) -> float:

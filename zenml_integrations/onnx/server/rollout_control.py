@@ -4,6 +4,11 @@ Everything that changes which version serves goes through this class, so the
 router, the per-version windows, the Prometheus gauges and the state file
 never disagree. It knows nothing of HTTP: the admin API and the policy loop
 call it, and its refusals are ``RolloutRefused`` with the status to answer.
+
+At most three versions stay loaded: the champion, the previous champion (kept
+warm for an instant rollback) and one challenger. Deploying a challenger while
+another is in flight replaces it; every other version is unloaded with its
+windows and Prometheus series as soon as no role names it.
 """
 
 from __future__ import annotations
@@ -12,18 +17,23 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from zenml_integrations.onnx.errors import OnnxError
 from zenml_integrations.onnx.rollout.config import RolloutConfig
 from zenml_integrations.onnx.rollout.policy import Verdict, VersionWindow, WindowStats, judge
-from zenml_integrations.onnx.rollout.router import Router
+from zenml_integrations.onnx.rollout.router import RolloutState, Router
+from zenml_integrations.onnx.rollout.version import InvalidVersionLabel, validate_version_label
 from zenml_integrations.onnx.server.metrics import ServerMetrics
-from zenml_integrations.onnx.server.model import OnnxModel
+from zenml_integrations.onnx.server.model import ModelLoadError, OnnxModel
 from zenml_integrations.onnx.server.state import (
     MAX_REMEMBERED_ROLLBACKS,
+    InterruptedRollout,
     RollbackRecord,
+    RolloutInFlight,
     ServedVersion,
     ServingState,
     save_state,
@@ -40,6 +50,20 @@ class RolloutRefused(OnnxError):
         self.status = status
 
 
+# Loads a version the state file recorded; raises ModelLoadError when it cannot.
+VersionLoader = Callable[[ServedVersion], OnnxModel]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One version's answer to a request, counted only once the response has been sent."""
+
+    version: str
+    variant: str
+    latency: float
+    summary: float
+
+
 class RolloutControl:
     """Versions of one model, the router between them and the rollback policy's memory."""
 
@@ -50,26 +74,48 @@ class RolloutControl:
         metrics: ServerMetrics,
         *,
         state_file: Path | None = None,
-        previous_champion: OnnxModel | None = None,
-        rollback_log: list[RollbackRecord] | None = None,
-        started_from: str | None = None,
+        restored: ServingState | None = None,
+        load: VersionLoader | None = None,
     ) -> None:
+        """Serve ``champion`` (the launch champion), or what ``restored`` recorded.
+
+        Args:
+            model_name: the one model name this server answers for.
+            champion: the version the server was launched with.
+            metrics: the server's Prometheus series.
+            state_file: where every rollout step is kept.
+            restored: the state a previous run of this deployment left.
+            load: loads a recorded version again (needed with ``restored``).
+
+        Raises:
+            InvalidVersionLabel: when the launch champion's label breaks the rule.
+        """
+        validate_version_label(champion.version)
         self.model_name = model_name
         self.metrics = metrics
         self.state_file = state_file
+        self.started_from = champion.sha256
+        self.rollback_log: list[RollbackRecord] = list(restored.rollbacks) if restored else []
+        self.interrupted: InterruptedRollout | None = restored.interrupted if restored else None
+        previous: OnnxModel | None = None
+        if restored is not None and load is not None:
+            champion = _reload(restored.champion, load) or champion
+            recorded = restored.previous_champion
+            previous = _reload(recorded, load) if recorded else None
+            if previous is not None and previous.version == champion.version:
+                previous = None
         self.models: dict[str, OnnxModel] = {champion.version: champion}
         self.windows: dict[str, VersionWindow] = {champion.version: VersionWindow()}
-        if previous_champion is not None:
-            self.models[previous_champion.version] = previous_champion
-            self.windows[previous_champion.version] = VersionWindow()
+        if previous is not None:
+            self.models[previous.version] = previous
+            self.windows[previous.version] = VersionWindow()
         self.router = Router(
-            champion.version,
-            previous_champion=previous_champion.version if previous_champion else None,
+            champion.version, previous_champion=previous.version if previous else None
         )
         self.baseline: WindowStats | None = None
-        self.rollback_log: list[RollbackRecord] = list(rollback_log or [])
-        self.started_from = started_from or champion.sha256
         self.step_started = time.monotonic()
+        if restored is not None and restored.rollout is not None and load is not None:
+            self._resume(restored.rollout, load)
         self.publish()
 
     @property
@@ -87,13 +133,19 @@ class RolloutControl:
         return model
 
     def record(
-        self, version: str, variant: str, started: float, *, failed: bool, summary: float
+        self, version: str, variant: str, latency: float, *, failed: bool, summary: float
     ) -> None:
-        """Count one answer (or failure) of ``version`` for the policy and for Prometheus."""
-        elapsed = time.perf_counter() - started
-        self.windows[version].add(time.monotonic(), elapsed, failed, summary)
+        """Count one answer (or failure) of ``version`` for the policy and for Prometheus.
+
+        A version unloaded while its request was in flight is not counted: its
+        series are gone, and counting would bring them back.
+        """
+        window = self.windows.get(version)
+        if window is None:
+            return
+        window.add(time.monotonic(), latency, failed, summary)
         series = self.metrics.series(self.model_name, version, variant)
-        series.latency.observe(elapsed)
+        series.latency.observe(latency)
         if failed:
             series.error.inc()
             series.failure.inc()
@@ -102,8 +154,21 @@ class RolloutControl:
             series.success.inc()
             series.prediction.observe(summary)
 
+    def settle(self, answer: Answer, *, sent: bool) -> None:
+        """Count ``answer`` once its response was sent, or as an error when it could not be."""
+        self.record(answer.version, answer.variant, answer.latency, failed=not sent,
+                    summary=answer.summary if sent else math.nan)  # fmt: skip
+
     def deploy(self, model: OnnxModel, rollout: RolloutConfig) -> None:
-        """Load ``model`` beside the champion and start rolling it out."""
+        """Load ``model`` beside the champion and start rolling it out.
+
+        A challenger already in flight is replaced (and unloaded): the newest
+        version is the one to judge.
+        """
+        try:
+            validate_version_label(model.version)
+        except InvalidVersionLabel as error:
+            raise RolloutRefused(400, str(error)) from None
         if model.name != self.model_name:
             raise RolloutRefused(400, f"model name {model.name!r} is not {self.model_name!r}")
         champion = self.champion
@@ -115,15 +180,11 @@ class RolloutControl:
             )
         if model.version == champion.version:
             raise RolloutRefused(409, f"version {model.version} already is the champion")
-        self.models[model.version] = model
-        self.windows[model.version] = VersionWindow()
-        for window in self.windows.values():
-            window.horizon_seconds = max(30.0, rollout.policy.window_seconds)
-        now = time.monotonic()
-        recent = self.windows[champion.version].stats(now, rollout.policy.window_seconds)
-        self.baseline = recent if recent.requests >= rollout.policy.min_requests else None
-        self.step_started = now
-        self.router.start(model.version, rollout)
+        replaced = self.router.state.challenger
+        if replaced is not None:
+            logger.warning("challenger %s replaced by %s before a verdict", replaced, model.version)
+        self.interrupted = None
+        self._start(model, rollout, step_index=0)
         logger.info("rolling out %s (%s)", model.version, rollout.strategy.value)
         self.publish()
 
@@ -144,8 +205,12 @@ class RolloutControl:
             )
         version = state.challenger or state.champion
         self.router.rollback(reason)
-        self.rollback_log.append(RollbackRecord(version=version, metric=metric, reason=reason,
-                                                time=time.time()))  # fmt: skip
+        # Unvalidated: a rollback never fails, even of a label that got past every door
+        # (the state file then refuses it at the next start, naming itself).
+        record = RollbackRecord.model_construct(
+            version=version, metric=metric, reason=reason, time=time.time()
+        )
+        self.rollback_log.append(record)
         del self.rollback_log[:-MAX_REMEMBERED_ROLLBACKS]
         self.metrics.rollbacks.labels(self.model_name, version, metric).inc()
         logger.warning("rolled back %s: %s (%s)", version, reason, metric)
@@ -212,11 +277,15 @@ class RolloutControl:
             "steps": state.config.steps if state.challenger else None,
             "loaded_versions": sorted(self.models),
             "rollbacks": [entry.model_dump() for entry in self.rollback_log],
+            "interrupted_rollout": self.interrupted.model_dump() if self.interrupted else None,
         }
 
     def publish(self) -> None:
-        """Show the rollout in the gauges and keep it in the state file."""
+        """Unload what no role names, show the rollout in the gauges, keep it in the state file."""
         state = self.router.state
+        serving = {state.champion, state.challenger, state.previous_champion}
+        for version in [version for version in self.models if version not in serving]:
+            self._unload(version)
         self.metrics.challenger_share.labels(self.model_name).set(state.challenger_share)
         self.metrics.rollout_step.labels(self.model_name).set(
             state.step_index if state.challenger else 0
@@ -240,12 +309,62 @@ class RolloutControl:
             logger.info("promoted %s to champion", advanced.champion)
         self.publish()
 
+    def _start(self, model: OnnxModel, rollout: RolloutConfig, *, step_index: int) -> None:
+        """Load ``model`` as the challenger and route its share of traffic at ``step_index``."""
+        self.windows.pop(model.version, None)  # a redeployed label starts a new window
+        self.models[model.version] = model
+        self.windows[model.version] = VersionWindow()
+        for window in self.windows.values():
+            window.horizon_seconds = max(30.0, rollout.policy.window_seconds)
+        now = time.monotonic()
+        recent = self.windows[self.router.state.champion].stats(now, rollout.policy.window_seconds)
+        self.baseline = recent if recent.requests >= rollout.policy.min_requests else None
+        self.step_started = now
+        self.router.start(model.version, rollout, step_index)
+
+    def _resume(self, rollout: RolloutInFlight, load: VersionLoader) -> None:
+        """Continue the recorded rollout at its step, or record why it cannot continue."""
+        recorded = rollout.challenger
+        try:
+            challenger = load(recorded)
+        except ModelLoadError as error:
+            share = RolloutState(self.router.state.champion, recorded.version, rollout.config,
+                                 rollout.step_index).challenger_share  # fmt: skip
+            self.interrupted = InterruptedRollout(
+                version=recorded.version, step_index=rollout.step_index, challenger_share=share,
+                reason=f"the restart could not load the challenger again: {error}",
+                time=time.time(),
+            )  # fmt: skip
+            logger.error("rollout of %s interrupted by the restart: %s", recorded.version, error)
+            return
+        if challenger.version in (self.router.state.champion, self.router.state.previous_champion):
+            return  # the champion's or warm version's slot must not be overwritten
+        self._start(challenger, rollout.config, step_index=rollout.step_index)
+        logger.info("resumed the rollout of %s at step %d", challenger.version, rollout.step_index)
+
+    def _unload(self, version: str) -> None:
+        """Forget a version no role names: its session, samples and Prometheus series."""
+        del self.models[version]
+        self.windows.pop(version, None)
+        metrics, model = self.metrics, self.model_name
+        # ServerMetrics caches each (model, version, variant)'s children; dropping
+        # the cache entry too makes a redeployed label write to live series.
+        for key in [key for key in metrics._series if key[:2] == (model, version)]:
+            del metrics._series[key]
+            metrics.latency.remove(*key)
+            for status in ("ok", "error", "invalid"):
+                metrics.requests.remove(*key, status)
+        for family in (metrics.prediction, metrics.mlserver_success, metrics.mlserver_failure):
+            family.remove(model, version)
+        metrics.model_info.remove(version)
+        logger.info("unloaded version %s", version)
+
     def _champion_over_horizon(self, now: float) -> WindowStats:
         window = self.windows[self.router.state.champion]
         return window.stats(now, window.horizon_seconds)
 
     def _persist(self, path: Path) -> None:
-        """Keep promotions and rollbacks across restarts; an in-flight rollout is not kept."""
+        """Keep promotions, rollbacks and the rollout's current step across restarts."""
         state = self.router.state
         served = {
             version: ServedVersion(version=version, path=str(model.source), sha256=model.sha256)
@@ -254,7 +373,12 @@ class RolloutControl:
         }
         if state.champion not in served:
             return
-        previous = state.previous_champion
+        previous, challenger = state.previous_champion, state.challenger
+        in_flight = (
+            RolloutInFlight(challenger=served[challenger], config=state.config,
+                            step_index=state.step_index)
+            if challenger is not None and challenger in served else None
+        )  # fmt: skip
         try:
             save_state(
                 path,
@@ -262,8 +386,18 @@ class RolloutControl:
                     started_from=self.started_from,
                     champion=served[state.champion],
                     previous_champion=served.get(previous) if previous else None,
+                    rollout=in_flight,
+                    interrupted=self.interrupted,
                     rollbacks=self.rollback_log,
                 ),
             )
         except OSError:  # serving goes on; the next change tries again
             logger.exception("cannot write serving state to %s", path)
+
+
+def _reload(served: ServedVersion, load: VersionLoader) -> OnnxModel | None:
+    try:
+        return load(served)
+    except ModelLoadError as error:
+        logger.error("cannot restore version %s: %s", served.version, error)
+        return None

@@ -182,8 +182,10 @@ def test_given_bad_plans_when_built_then_refused_with_the_field_named() -> None:
         ServingPlan(model_name="m", champion=V1, challenger=V1)
     with pytest.raises(ValidationError, match="sha256"):
         ModelVariant(version="1", model_uri="s3://x", sha256="not-hex")
-    with pytest.raises(ValidationError, match="cannot be a label value"):
+    with pytest.raises(ValidationError, match=r"version label '1 beta' is not allowed"):
         ModelVariant(version="1 beta", model_uri="s3://x", sha256="a" * 64)
+    with pytest.raises(ValidationError, match=r"version label '2\\r\\nX: y' is not allowed"):
+        ModelVariant(version="2\r\nX: y", model_uri="s3://x", sha256="a" * 64)
 
 
 @pytest.mark.parametrize(

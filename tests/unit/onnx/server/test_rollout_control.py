@@ -1,19 +1,30 @@
-"""The rollout's champion baseline when a slow challenger starves the champion of requests.
+"""Rollout control: the champion baseline, the bounded set of loaded versions, the state file.
 
 With closed-loop clients a slow challenger also slows the requests that would
 reach the champion, so the champion can fall below ``min_requests`` in the
 analysis window. The server must then compare against the champion's longer
 history (or wait), never judge the challenger on its error rate alone.
+
+At most the champion, the warm previous champion and one challenger stay
+loaded; every rollout step is in the state file, and a restart resumes it.
 """
 
 from __future__ import annotations
 
+import gc
+import re
 import time
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
+from prometheus_client import generate_latest
 from zenml_integrations.onnx.rollout.config import RolloutConfig
 from zenml_integrations.onnx.server.metrics import ServerMetrics
-from zenml_integrations.onnx.server.model import OnnxModel
+from zenml_integrations.onnx.server.model import ModelFolder, OnnxModel
 from zenml_integrations.onnx.server.rollout_control import RolloutControl
+from zenml_integrations.onnx.server.state import ServedVersion, ServingState
 
 from tests.helpers.onnx_models import FEATURES, logistic_model
 
@@ -63,3 +74,150 @@ def test_given_a_never_measured_champion_still_in_traffic_then_the_rollout_waits
     state = server.describe()
     assert (state["challenger"], state["challenger_share"]) == ("2", 0.5)
     assert state["rollbacks"] == []
+
+
+# --- Bounded loaded versions -------------------------------------------------------------------
+
+
+def test_given_26_deploys_with_new_labels_then_at_most_three_versions_stay_loaded() -> None:
+    metrics = ServerMetrics()
+    control = RolloutControl("churn", OnnxModel("churn", "1", logistic_model(WEIGHTS)), metrics)
+    released: list[weakref.ref[OnnxModel]] = []
+    for number in range(2, 28):
+        model = OnnxModel("churn", str(number), logistic_model(WEIGHTS))
+        released.append(weakref.ref(model))
+        control.deploy(model, ROLLOUT)
+        control.record(str(number), "challenger", 0.001, failed=False, summary=0.5)
+        if number % 3 == 0:
+            control.promote()
+        elif number % 3 == 1:
+            control.rollback("operator")
+        del model
+        assert len(control.models) <= 3, sorted(control.models)
+
+    state = control.router.state
+    serving = {state.champion, state.challenger, state.previous_champion} - {None}
+    assert set(control.models) == set(control.windows) == serving
+    gc.collect()
+    assert sum(ref() is not None for ref in released) <= 3  # the rest were freed
+    exported = generate_latest(metrics.registry).decode()
+    answered = set(re.findall(r'onnx_server_requests_total\{[^}]*version="([^"]+)"', exported))
+    described = set(re.findall(r'onnx_server_model_info\{[^}]*version="([^"]+)"', exported))
+    assert described == serving
+    assert answered <= serving
+
+
+def test_given_a_challenger_in_flight_when_another_is_deployed_then_it_replaces_the_first() -> None:
+    control = canary_server()  # champion 1, challenger 2
+    control.deploy(OnnxModel("churn", "3", logistic_model(WEIGHTS)), ROLLOUT)
+
+    state = control.describe()
+    assert (state["champion"], state["challenger"], state["step"]) == ("1", "3", 0)
+    assert state["loaded_versions"] == ["1", "3"]
+    assert state["rollbacks"] == []  # replaced, not judged
+
+
+def test_given_an_unloaded_version_when_its_late_answer_arrives_then_nothing_is_recorded() -> None:
+    control = canary_server()
+    control.rollback("operator")  # version 2 unloaded
+    control.record("2", "challenger", 0.001, failed=False, summary=0.5)
+    assert "2" not in control.windows
+    assert (
+        control.metrics.registry.get_sample_value(
+            "onnx_server_requests_total",
+            {"model": "churn", "version": "2", "variant": "challenger", "status": "ok"},
+        )
+        is None
+    )
+
+
+# --- State on every rollout step, restarts in the same step ---------------------------------------
+
+
+def served_control(tmp_path: Path, **restore: Any) -> RolloutControl:
+    champion = load(tmp_path, "1", model_file(tmp_path, "1", WEIGHTS))
+    return RolloutControl("churn", champion, ServerMetrics(),
+                          state_file=tmp_path / "state.json", **restore)  # fmt: skip
+
+
+def model_file(tmp_path: Path, version: str, weights: list[float]) -> Path:
+    path = tmp_path / f"v{version}.onnx"
+    path.write_bytes(logistic_model(weights))
+    return path
+
+
+def stored(tmp_path: Path) -> ServingState:
+    return ServingState.model_validate_json((tmp_path / "state.json").read_bytes())
+
+
+def test_given_a_rollout_then_every_step_is_in_the_state_file(tmp_path: Path) -> None:
+    control = served_control(tmp_path)
+    challenger = load(tmp_path, "2", model_file(tmp_path, "2", [-w for w in WEIGHTS]))
+
+    control.deploy(challenger, ROLLOUT)
+    started = stored(tmp_path).rollout
+    assert started is not None
+    assert (started.challenger.version, started.step_index) == ("2", 0)
+    assert started.config == ROLLOUT
+
+    fill(control, "1", count=50, ago=1.0, latency=0.001)
+    fill(control, "2", count=50, ago=1.0, latency=0.001)
+    control.step_started -= 60
+    control.evaluate()  # healthy for a window: next step
+    advanced = stored(tmp_path).rollout
+    assert advanced is not None
+    assert advanced.step_index == 1
+
+    control.promote()
+    promoted = stored(tmp_path)
+    assert (promoted.champion.version, promoted.rollout) == ("2", None)
+
+
+def test_given_a_state_mid_rollout_when_restored_then_the_same_step_serves(tmp_path: Path) -> None:
+    control = served_control(tmp_path)
+    path = model_file(tmp_path, "2", [-w for w in WEIGHTS])
+    control.deploy(load(tmp_path, "2", path), ROLLOUT)
+    control.router.advance()
+    control.publish()
+
+    restarted = served_control(tmp_path, restored=stored(tmp_path), load=recorded_loader(tmp_path))
+
+    state = restarted.describe()
+    assert (state["champion"], state["challenger"], state["step"]) == ("1", "2", 1)
+    assert state["challenger_share"] == 1.0
+    assert state["loaded_versions"] == ["1", "2"]
+    assert state["interrupted_rollout"] is None
+
+
+def test_given_a_challenger_file_gone_when_restored_then_the_interruption_is_recorded(
+    tmp_path: Path,
+) -> None:
+    control = served_control(tmp_path)
+    path = model_file(tmp_path, "2", [-w for w in WEIGHTS])
+    control.deploy(load(tmp_path, "2", path), ROLLOUT)
+    path.unlink()
+
+    restarted = served_control(tmp_path, restored=stored(tmp_path), load=recorded_loader(tmp_path))
+
+    state = restarted.describe()
+    assert (state["champion"], state["challenger"]) == ("1", None)
+    interrupted = state["interrupted_rollout"]
+    assert (interrupted["version"], interrupted["step_index"]) == ("2", 0)
+    assert interrupted["challenger_share"] == 0.5
+    assert "could not load the challenger again" in interrupted["reason"]
+    assert stored(tmp_path).interrupted == restarted.interrupted  # survives another restart
+    restarted.deploy(load(tmp_path, "3", model_file(tmp_path, "3", WEIGHTS)), ROLLOUT)
+    assert restarted.describe()["interrupted_rollout"] is None
+
+
+def load(tmp_path: Path, version: str, path: Path) -> OnnxModel:
+    return OnnxModel.load("churn", version, path, folder=ModelFolder(tmp_path, 1 << 20))
+
+
+def recorded_loader(tmp_path: Path) -> Callable[[ServedVersion], OnnxModel]:
+    def load_recorded(served: ServedVersion) -> OnnxModel:
+        return OnnxModel.load("churn", served.version, Path(served.path),
+                              folder=ModelFolder(tmp_path, 1 << 20),
+                              expected_sha256=served.sha256)  # fmt: skip
+
+    return load_recorded
