@@ -206,7 +206,8 @@ class _Tensor:
                 f"input {index} must be an object with name, datatype, shape and data; "
                 f"got {_shown(tensor)}"
             )
-        name, datatype, shape, data = (tensor.get(key) for key in cls.__dataclass_fields__)
+        get = tensor.get
+        name, datatype, shape, data = get("name"), get("datatype"), get("shape"), get("data")
         if not isinstance(name, str):
             raise InferenceRequestError(
                 f"input {index}: 'name' must be a string, got {_shown(name)}"
