@@ -55,10 +55,11 @@ def main(action: str, *args: str) -> dict[str, Any]:
     assert len(services) == 1, services
     service = services[0]
     if action in ("promote", "rollout"):
-        path = Path(args[0]).resolve()
+        sha256 = hashlib.sha256(Path(args[0]).read_bytes()).hexdigest()
+        path = deployer.store_model_file(Path(args[0]), sha256)
         uri = service.endpoint.status.uri or ""
         admin = AdminClient(uri, deployer.admin_token(service))
-        admin.deploy(args[1], str(path), hashlib.sha256(path.read_bytes()).hexdigest(), {})
+        admin.deploy(args[1], str(path), sha256, {})
         if action == "promote":
             admin.promote()
     elif action == "ensure":

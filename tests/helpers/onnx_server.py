@@ -22,6 +22,7 @@ import httpx
 import uvicorn
 from zenml_integrations.onnx.server.app import OnnxServer, create_server
 from zenml_integrations.onnx.server.config import ServerConfig
+from zenml_integrations.onnx.server.listener import uvicorn_settings
 
 ADMIN_TOKEN = "test-admin-token"
 WEIGHTS = [0.3, -0.2, 0.1, 0.0, 0.5, -0.4, 0.2, 0.1]
@@ -93,10 +94,7 @@ def start_server(tmp_path: Path, champion: bytes, *, admin_token: str | None = A
     )
     with _admin_token_variable(admin_token):
         app = create_server(config, "1", champion_path)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=config.host, port=config.port, log_level="warning",
-                       access_log=False, lifespan="on", timeout_graceful_shutdown=5)
-    )  # fmt: skip
+    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_settings(config)))
     thread = threading.Thread(target=server.run, name=f"onnx-server-{config.port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + ready_seconds

@@ -91,6 +91,23 @@ class OnnxModelDeployer(BaseModelDeployer):
         """Folder for model files, and the local servers' PID files and inference logs."""
         return os.path.join(GlobalConfiguration().local_stores_path, str(self.id))
 
+    @property
+    def models_path(self) -> str:
+        """The one folder this deployer's servers load model files from."""
+        return os.path.join(self.runtime_path, "models")
+
+    def store_model_file(self, path: Path, sha256: str) -> Path:
+        """``path`` copied into ``models_path`` as ``<sha256>.onnx`` (once), for a server to load.
+
+        A server refuses model files outside its model folder; a version deployed or
+        rolled out from anywhere else is served from this copy.
+        """
+        stored = Path(self.models_path) / f"{sha256}.onnx"
+        if not stored.exists():
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, stored)
+        return stored
+
     @staticmethod
     def get_model_server_info(service_instance: BaseService) -> dict[str, str | None]:
         """What ``zenml model-deployer models describe`` prints.
@@ -145,6 +162,7 @@ class OnnxModelDeployer(BaseModelDeployer):
                 timeout,
             )
         model_dir = os.path.join(self.runtime_path, config.model_name)
+        config.model_path = str(self.store_model_file(Path(config.model_path), config.model_sha256))
         config.deployer_id = str(self.id)
         config.root_runtime_path = self.runtime_path
         config.host = self.config.host
@@ -154,6 +172,7 @@ class OnnxModelDeployer(BaseModelDeployer):
             "admin_token_file": _ensure_token_file(model_dir),
             "intra_op_threads": self.config.intra_op_threads,
             "max_batch_rows": self.config.max_batch_rows,
+            "model_dir": self.models_path,
             "state_file": os.path.join(model_dir, "serving-state.json"),
             **(
                 {"inference_log_dir": os.path.join(model_dir, "inference-logs")}

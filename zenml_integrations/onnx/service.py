@@ -68,6 +68,7 @@ class OnnxServerService(LocalDaemonService, BaseDeploymentService):
         import uvicorn
         from zenml_integrations.onnx.server.app import create_server
         from zenml_integrations.onnx.server.config import ServerConfig
+        from zenml_integrations.onnx.server.listener import uvicorn_settings
 
         self.endpoint.prepare_for_start()
         settings = ServerConfig.model_validate(
@@ -85,11 +86,7 @@ class OnnxServerService(LocalDaemonService, BaseDeploymentService):
                 Path(self.config.model_path),
                 self.config.model_sha256,
             ),
-            host=settings.host,
-            port=settings.port,
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
+            **uvicorn_settings(settings),
         )
 
     @property

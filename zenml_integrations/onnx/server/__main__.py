@@ -59,6 +59,7 @@ def main(
     import uvicorn
     from zenml_integrations.onnx.errors import OnnxError
     from zenml_integrations.onnx.server.app import create_server
+    from zenml_integrations.onnx.server.listener import uvicorn_settings
 
     config = _server_config(config_path, {"model_name": model_name, "host": host, "port": port})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -66,15 +67,7 @@ def main(
         server = create_server(config, version, model_path, sha256)
     except (OnnxError, OSError) as error:  # a refused start is a message, not a traceback
         raise click.ClickException(str(error)) from error
-    uvicorn.run(
-        server,
-        host=config.host,
-        port=config.port,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=5,
-    )
+    uvicorn.run(server, **uvicorn_settings(config))
 
 
 def _server_config(config_path: Path | None, overrides: dict[str, Any]) -> ServerConfig:

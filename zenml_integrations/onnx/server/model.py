@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -198,11 +199,16 @@ class OnnxModel:
         version: str,
         path: Path,
         *,
-        folder: ModelFolder,
+        folder: ModelFolder | None = None,
         expected_sha256: str | None = None,
         intra_op_threads: int = 1,
     ) -> OnnxModel:
-        """Load a model file from ``folder``, remembering where it came from for a restart."""
+        """Load a model file, remembering where it came from for a restart.
+
+        A server passes its ``folder`` (``ModelFolder.of(config)``); without one, the
+        file must still be a regular file, read as if from its own folder.
+        """
+        folder = folder or ModelFolder(Path(os.path.realpath(path)).parent, sys.maxsize)
         source, onnx_bytes = folder.read(path)
         return cls(
             name,
