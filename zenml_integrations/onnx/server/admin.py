@@ -6,9 +6,9 @@ token they answer 403, so a server never accepts model changes by default.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import stat
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,14 @@ from zenml_integrations.onnx.errors import OnnxServerStartError
 from zenml_integrations.onnx.rollout.config import RolloutConfig, Strategy
 from zenml_integrations.onnx.rollout.version import InvalidVersionLabel, validate_version_label
 from zenml_integrations.onnx.server.config import ServerConfig
-from zenml_integrations.onnx.server.http import HttpError, Receive, Response, Scope, read_body
+from zenml_integrations.onnx.server.http import (
+    HttpError,
+    Receive,
+    Response,
+    Scope,
+    off_the_loop,
+    read_body,
+)
 from zenml_integrations.onnx.server.http import json_response as answer
 from zenml_integrations.onnx.server.model import ModelFolder, ModelLoadError, OnnxModel
 from zenml_integrations.onnx.server.rollout_control import RolloutControl
@@ -45,7 +52,7 @@ class AdminApi:
         request = _json_object(await read_body(scope, receive, MAX_ADMIN_BODY_BYTES))
         if parts == ["deploy"]:
             # Reading and loading a model takes up to seconds: off the event loop.
-            self.rollout.deploy(*await asyncio.to_thread(_deploy_request, request, self.config))
+            self.rollout.deploy(*await off_the_loop(partial(_deploy_request, request, self.config)))
         elif parts == ["promote"]:
             self.rollout.promote()
         elif parts == ["rollback"]:

@@ -9,7 +9,6 @@ Prometheus by ``RolloutControl.record``; an answer only once it has been sent
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
@@ -20,7 +19,7 @@ import numpy as np
 from zenml_integrations.onnx.rollout.router import RouteDecision
 from zenml_integrations.onnx.server.config import ServerConfig
 from zenml_integrations.onnx.server.feature_lookup import EntityFeatures
-from zenml_integrations.onnx.server.http import JSON_HEADERS, HttpError, Response
+from zenml_integrations.onnx.server.http import JSON_HEADERS, HttpError, Response, off_the_loop
 from zenml_integrations.onnx.server.inference_log import InferenceLogger
 from zenml_integrations.onnx.server.model import Batch, OnnxModel
 from zenml_integrations.onnx.server.protocol import (
@@ -113,7 +112,7 @@ class DataPlane:
             allow_nan=self.config.allow_nan,
             entities=self.entities,
         )
-        return parse() if len(body) < THREADED_PARSE_BYTES else await asyncio.to_thread(parse)
+        return parse() if len(body) < THREADED_PARSE_BYTES else await off_the_loop(parse)
 
     def _run(
         self, model: OnnxModel, decision: RouteDecision, batch: Batch, started: float
