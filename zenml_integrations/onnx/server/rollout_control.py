@@ -41,6 +41,10 @@ from zenml_integrations.onnx.server.state import (
 
 logger = logging.getLogger("zenml_integrations.onnx.server")
 
+# How much history each version keeps between rollouts; a rollout keeps its
+# policy window's worth while it runs.
+IDLE_HORIZON_SECONDS = 30.0
+
 
 class RolloutRefused(OnnxError):
     """A rollout change that does not apply to the current state; ``status`` is its HTTP code."""
@@ -286,6 +290,9 @@ class RolloutControl:
         serving = {state.champion, state.challenger, state.previous_champion}
         for version in [version for version in self.models if version not in serving]:
             self._unload(version)
+        if state.challenger is None:  # a long policy window's history is no longer read
+            for window in self.windows.values():
+                window.horizon_seconds = IDLE_HORIZON_SECONDS
         self.metrics.challenger_share.labels(self.model_name).set(state.challenger_share)
         self.metrics.rollout_step.labels(self.model_name).set(
             state.step_index if state.challenger else 0
@@ -315,7 +322,7 @@ class RolloutControl:
         self.models[model.version] = model
         self.windows[model.version] = VersionWindow()
         for window in self.windows.values():
-            window.horizon_seconds = max(30.0, rollout.policy.window_seconds)
+            window.horizon_seconds = max(IDLE_HORIZON_SECONDS, rollout.policy.window_seconds)
         now = time.monotonic()
         recent = self.windows[self.router.state.champion].stats(now, rollout.policy.window_seconds)
         self.baseline = recent if recent.requests >= rollout.policy.min_requests else None

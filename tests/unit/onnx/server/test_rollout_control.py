@@ -221,3 +221,16 @@ def recorded_loader(tmp_path: Path) -> Callable[[ServedVersion], OnnxModel]:
                               expected_sha256=served.sha256)  # fmt: skip
 
     return load_recorded
+
+
+def test_given_a_long_policy_window_when_the_rollout_ends_then_windows_keep_30_s_again() -> None:
+    control = RolloutControl("churn", OnnxModel("churn", "1", logistic_model(WEIGHTS)),
+                             ServerMetrics())  # fmt: skip
+    hour = ROLLOUT.model_copy(update={"policy": ROLLOUT.policy.model_copy(
+        update={"window_seconds": 3600.0})})  # fmt: skip
+    control.deploy(OnnxModel("churn", "2", logistic_model(WEIGHTS)), hour)
+    assert {window.horizon_seconds for window in control.windows.values()} == {3600.0}
+
+    control.promote()
+
+    assert {window.horizon_seconds for window in control.windows.values()} == {30.0}
