@@ -93,6 +93,7 @@ class RolloutControl:
 
         Raises:
             InvalidVersionLabel: when the launch champion's label breaks the rule.
+            ValueError: for ``restored`` without ``load``.
         """
         validate_version_label(champion.version)
         self.model_name = model_name
@@ -102,7 +103,9 @@ class RolloutControl:
         self.rollback_log: list[RollbackRecord] = list(restored.rollbacks) if restored else []
         self.interrupted: InterruptedRollout | None = restored.interrupted if restored else None
         previous: OnnxModel | None = None
-        if restored is not None and load is not None:
+        if restored is not None:
+            if load is None:
+                raise ValueError("restoring a serving state needs a loader for its versions")
             champion = _reload(restored.champion, load) or champion
             recorded = restored.previous_champion
             previous = _reload(recorded, load) if recorded else None
