@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 import pytest
+import uvicorn
 from click.testing import CliRunner
 from zenml_integrations.onnx.errors import OnnxServerStartError
 from zenml_integrations.onnx.rollout.config import RolloutConfig
@@ -174,8 +175,17 @@ def test_given_a_token_file_others_can_read_then_the_start_is_refused_with_chmod
     ],
 )  # fmt: skip
 def test_given_a_start_up_mistake_then_the_cli_prints_one_line_and_no_traceback(
-    tmp_path: Path, champion_file: Path, token_file: Path, settings: object, expected: str
+    tmp_path: Path,
+    champion_file: Path,
+    token_file: Path,
+    settings: object,
+    expected: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    def serve(*_: object, **__: object) -> None:
+        raise AssertionError("the server started despite the mistake")
+
+    monkeypatch.setattr(uvicorn, "run", serve)
     token_file.chmod(0o640)
     (tmp_path / "file").write_text("")
     text = json.dumps(settings) if isinstance(settings, dict) else str(settings)
