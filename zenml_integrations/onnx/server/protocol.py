@@ -36,13 +36,15 @@ _FLOAT_DATATYPES = frozenset({"FP16", "FP32", "FP64"})
 _INTEGER_DATATYPES = frozenset(_OIP_NUMPY) - _FLOAT_DATATYPES - {"BOOL"}
 _NUMERIC_DATATYPES = _FLOAT_DATATYPES | _INTEGER_DATATYPES
 # The JSON values each datatype takes; null is a missing value wherever the model accepts one.
+_NULL: type = type(None)
 _JSON_TYPES: dict[str, frozenset[type]] = {
-    datatype: frozenset({bool, type(None)}) if datatype == "BOOL"
-    else frozenset({int, type(None)}) if datatype in _INTEGER_DATATYPES
-    else frozenset({int, float, type(None)})
-    for datatype in _OIP_NUMPY
-}  # fmt: skip
-_JSON_WORDS = {"BOOL": "true or false", "FP16": "a number", "FP32": "a number", "FP64": "a number"}
+    **dict.fromkeys(_FLOAT_DATATYPES, frozenset({int, float, _NULL})),
+    **dict.fromkeys(_INTEGER_DATATYPES, frozenset({int, _NULL})),
+    "BOOL": frozenset({bool, _NULL}),
+    "BYTES": frozenset({str, _NULL}),
+}
+_JSON_WORDS = {"BOOL": "true or false", "FP16": "a number", "FP32": "a number", "FP64": "a number",
+               "BYTES": "a string"}  # fmt: skip
 _MAX_DIMENSION = 2**63 - 1
 _SHOWN_CHARACTERS = 60
 # A JSON number beyond float32 becomes infinity in the cast; the finiteness check
@@ -388,7 +390,7 @@ def _feature_tensors(inputs: Any, model: OnnxModel) -> dict[str, np.ndarray]:
                 f"got shape {_shown(tensor.shape)}"
             )
         data = tensor.flat_data()
-        if datatype in _JSON_TYPES:  # numbers or booleans: of the declared type, then encoded
+        if datatype in _JSON_TYPES:  # of the declared type, then encoded as the feature's kind
             _check_declared(f"input '{name}'", datatype, data, tensor.shape)
         batch[name] = _encode(kind, name, data)
     if len({values.shape[0] for values in batch.values()}) > 1:

@@ -11,6 +11,7 @@ server must still answer a valid request afterwards.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from zenml_integrations.onnx.server.app import OnnxServer, create_server
 from zenml_integrations.onnx.server.config import ServerConfig
 
 from tests.helpers.asgi import call
-from tests.helpers.onnx_models import FEATURES, logistic_model
+from tests.helpers.onnx_models import FEATURES, logistic_model, per_feature_model
 from tests.helpers.onnx_server import ADMIN_TOKEN, TOKEN_VARIABLE, WEIGHTS
 
 DATATYPES = ["FP32", "FP64", "FP16", "INT8", "INT32", "INT64", "UINT8", "UINT32", "UINT64",
@@ -125,18 +126,48 @@ headers = st.lists(
 )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> OnnxServer:
-    folder = tmp_path_factory.mktemp("fuzz")
-    model = folder / "champion.onnx"
-    model.write_bytes(logistic_model(WEIGHTS))
+def _serve(folder: Path, model: bytes) -> OnnxServer:
+    path = folder / "champion.onnx"
+    path.write_bytes(model)
     token = folder / "token"
     token.write_text(ADMIN_TOKEN)
     token.chmod(0o600)
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv(TOKEN_VARIABLE, raising=False)
         config = ServerConfig(model_name="churn", admin_token_file=token, max_batch_rows=2)
-        return create_server(config, "1", model)
+        return create_server(config, "1", path)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> OnnxServer:
+    return _serve(tmp_path_factory.mktemp("fuzz"), logistic_model(WEIGHTS))
+
+
+@pytest.fixture(scope="module")
+def tabular_server(tmp_path_factory: pytest.TempPathFactory) -> OnnxServer:
+    return _serve(tmp_path_factory.mktemp("fuzz-tabular"), per_feature_model())
+
+
+@st.composite
+def feature_bodies(draw: st.DrawFn) -> bytes:
+    """Per-feature tensors or records for the tabular model, well-formed or not."""
+    rows = draw(st.integers(min_value=0, max_value=3))
+    values = {"amount": st.one_of(scalars, st.floats(-5, 5)), "grade": st.one_of(
+        scalars, st.sampled_from(["A", "B", "Z", ""]), json_values)}  # fmt: skip
+    names = draw(st.lists(st.sampled_from(["amount", "grade", "ghost"]), max_size=3))
+    if draw(st.booleans()):
+        payload: Any = {"records": [{name: draw(values.get(name, scalars)) for name in names}
+                                    for _ in range(rows)]}  # fmt: skip
+    else:
+        payload = {"inputs": [
+            {"name": name,
+             "datatype": draw(st.sampled_from(["FP32", "FP64", "INT64", "BOOL", "BYTES", "X"])),
+             "shape": draw(st.sampled_from([[rows], [rows, 1], [1, rows], [rows, 2]])),
+             "data": draw(st.lists(values.get(name, scalars), min_size=rows, max_size=rows))}
+            for name in names
+        ]}  # fmt: skip
+    text = json.dumps(payload)
+    return text.replace("0.5", "NaN").encode() if draw(st.booleans()) else text.encode()
 
 
 def _check(server: OnnxServer, method: str, path: str, body: bytes,
@@ -170,6 +201,14 @@ def test_given_any_admin_request_then_the_answer_is_2xx_or_a_json_4xx(
 ) -> None:
     _check(server, "GET", "/admin/state", b"", request_headers)
     _check(server, "POST", "/admin/nothing", body, request_headers)
+
+
+@settings(FUZZING, max_examples=150)
+@given(body=feature_bodies())
+def test_given_any_request_to_a_model_with_one_input_per_feature_then_2xx_or_a_json_4xx(
+    tabular_server: OnnxServer, body: bytes
+) -> None:
+    _check(tabular_server, "POST", PATHS[0], body, [])
 
 
 def test_given_the_fuzzing_then_a_valid_request_is_still_answered(server: OnnxServer) -> None:

@@ -16,7 +16,7 @@ from onnx import TensorProto, helper
 from zenml_integrations.onnx.server.model import OnnxModel
 from zenml_integrations.onnx.server.protocol import InferenceRequestError, parse_infer_request
 
-from tests.helpers.onnx_models import logistic_model
+from tests.helpers.onnx_models import logistic_model, per_feature_model
 from tests.helpers.onnx_server import WEIGHTS
 
 MODEL = OnnxModel("churn", "1", logistic_model(WEIGHTS))
@@ -148,3 +148,21 @@ def test_given_an_integer_input_when_floats_are_sent_then_400_names_the_input() 
         _parse(_tensor(datatype="FP32", data=[0.5] * 8), model)
     with pytest.raises(InferenceRequestError, match="UINT64 value 18446744073709551615 does not"):
         _parse(_tensor(datatype="UINT64", data=[2**64 - 1] * 8), model)
+
+
+def test_given_a_model_with_one_input_per_feature_then_values_must_fit_their_datatypes() -> None:
+    model = OnnxModel("churn", "1", per_feature_model())
+
+    def inputs(amount: dict[str, Any], grade: dict[str, Any]) -> dict[str, Any]:
+        amount = {"name": "amount", "datatype": "FP32", "shape": [1, 1]} | amount
+        return {"inputs": [amount, {"name": "grade", "datatype": "BYTES", "shape": [1, 1]} | grade]}
+
+    batch = _parse(inputs({"data": [[None]]}, {"data": [["A"]]}), model).batch
+    assert np.isnan(batch["amount"][0, 0])
+    assert batch["grade"][0, 0] == "A"
+    with pytest.raises(InferenceRequestError, match="'grade' is BYTES; value 5 at position 0"):
+        _parse(inputs({"data": [1.0]}, {"data": [5]}), model)
+    with pytest.raises(InferenceRequestError, match=r"'amount' is INT8; value 1000\.5"):
+        _parse(inputs({"datatype": "INT8", "data": [1000.5]}, {"data": ["A"]}), model)
+    with pytest.raises(InferenceRequestError, match="input 1: 'name' must be a string"):
+        _parse(inputs({"data": [1.0]}, {"name": ["grade"]}), model)
