@@ -375,6 +375,17 @@ class RolloutControl:
 
     def _persist(self, path: Path) -> None:
         """Keep promotions, rollbacks and the rollout's current step across restarts."""
+        try:
+            serving_state = self._serving_state()
+            if serving_state is not None:
+                save_state(path, serving_state)
+        # A label below every door (ValueError) or a full disk: serving goes on, and
+        # the next change tries again.
+        except (OSError, ValueError):
+            logger.exception("cannot write serving state to %s", path)
+
+    def _serving_state(self) -> ServingState | None:
+        """What a restart needs, or None for a champion that was never a file."""
         state = self.router.state
         served = {
             version: ServedVersion(version=version, path=str(model.source), sha256=model.sha256)
@@ -382,27 +393,21 @@ class RolloutControl:
             if model.source is not None
         }
         if state.champion not in served:
-            return
+            return None
         previous, challenger = state.previous_champion, state.challenger
         in_flight = (
             RolloutInFlight(challenger=served[challenger], config=state.config,
                             step_index=state.step_index)
             if challenger is not None and challenger in served else None
         )  # fmt: skip
-        try:
-            save_state(
-                path,
-                ServingState(
-                    started_from=self.started_from,
-                    champion=served[state.champion],
-                    previous_champion=served.get(previous) if previous else None,
-                    rollout=in_flight,
-                    interrupted=self.interrupted,
-                    rollbacks=self.rollback_log,
-                ),
-            )
-        except OSError:  # serving goes on; the next change tries again
-            logger.exception("cannot write serving state to %s", path)
+        return ServingState(
+            started_from=self.started_from,
+            champion=served[state.champion],
+            previous_champion=served.get(previous) if previous else None,
+            rollout=in_flight,
+            interrupted=self.interrupted,
+            rollbacks=self.rollback_log,
+        )
 
 
 def _reload(served: ServedVersion, load: VersionLoader) -> OnnxModel | None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from prometheus_client import generate_latest
 from zenml_integrations.onnx.rollout.config import RolloutConfig
+from zenml_integrations.onnx.rollout.policy import VersionWindow
 from zenml_integrations.onnx.server.metrics import ServerMetrics
 from zenml_integrations.onnx.server.model import ModelFolder, OnnxModel
 from zenml_integrations.onnx.server.rollout_control import RolloutControl
@@ -234,3 +235,19 @@ def test_given_a_long_policy_window_when_the_rollout_ends_then_windows_keep_30_s
     control.promote()
 
     assert {window.horizon_seconds for window in control.windows.values()} == {30.0}
+
+
+def test_given_a_bad_label_below_the_doors_then_rollout_changes_still_apply(
+    tmp_path: Path,
+) -> None:
+    control = served_control(tmp_path)
+    bad = "2\r\nX: y"
+    control.models[bad] = load(tmp_path, bad, model_file(tmp_path, "2", WEIGHTS))
+    control.windows[bad] = VersionWindow()
+    control.router.start(bad, ROLLOUT)
+    control.publish()  # the state file cannot hold the label: logged, serving goes on
+    assert stored(tmp_path).rollout is None
+
+    control.rollback("operator")
+
+    assert (control.describe()["challenger"], sorted(control.models)) == (None, ["1"])
