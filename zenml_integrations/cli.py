@@ -107,6 +107,13 @@ def server_status_command(model_name: str) -> None:
         )
     else:
         click.echo("challenger: none")
+    interrupted = state.get("interrupted_rollout")  # older servers do not report it
+    if interrupted:
+        click.echo(
+            f"interrupted rollout: v{interrupted['version']} at step "
+            f"{interrupted['step_index'] + 1} ({interrupted['challenger_share']:.0%} of traffic): "
+            f"{interrupted['reason']}"
+        )
     previous = state["previous_champion"]
     click.echo(f"previous champion (warm): {'v' + previous if previous else 'none'}")
     for rollback in state["rollbacks"]:
