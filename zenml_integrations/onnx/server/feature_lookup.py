@@ -39,7 +39,7 @@ import numpy.typing as npt
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from zenml_integrations.onnx.errors import OnnxError
 from zenml_integrations.onnx.server.config import FeatureLookupConfig
-from zenml_integrations.onnx.server.protocol import InferenceRequestError
+from zenml_integrations.onnx.server.tensors import InferenceRequestError
 
 logger = logging.getLogger(__name__)
 

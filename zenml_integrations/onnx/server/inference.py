@@ -24,11 +24,11 @@ from zenml_integrations.onnx.server.inference_log import InferenceLogger
 from zenml_integrations.onnx.server.model import Batch, OnnxModel
 from zenml_integrations.onnx.server.protocol import (
     InferenceRequest,
-    InferenceRequestError,
     encode_infer_response,
     parse_infer_request,
 )
 from zenml_integrations.onnx.server.rollout_control import Answer, RolloutControl
+from zenml_integrations.onnx.server.tensors import InferenceRequestError
 
 logger = logging.getLogger("zenml_integrations.onnx.server")
 

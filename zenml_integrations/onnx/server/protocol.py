@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from dataclasses import dataclass
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
 from zenml_integrations.onnx.server.model import Batch, OnnxModel, batch_rows
+from zenml_integrations.onnx.server.tensors import (
+    INTEGER_DATATYPES,
+    JSON_TYPES,
+    NUMERIC_DATATYPES,
+    OIP_NUMPY,
+    InferenceRequestError,
+    Tensor,
+    as_input_type,
+    check_declared,
+    shown,
+)
 from zenml_integrations.tabular import FeatureKind, FeatureValueError, encode_values
 
 if TYPE_CHECKING:
@@ -26,36 +35,6 @@ if TYPE_CHECKING:
 
 # Up to this many values, a Python sum checks finiteness faster than numpy.
 _SMALL_BATCH_VALUES = 256
-# The numeric OIP datatypes and the numpy type that holds each exactly.
-_OIP_NUMPY: dict[str, type[np.generic]] = {
-    "BOOL": np.bool_, "UINT8": np.uint8, "UINT16": np.uint16, "UINT32": np.uint32,
-    "UINT64": np.uint64, "INT8": np.int8, "INT16": np.int16, "INT32": np.int32,
-    "INT64": np.int64, "FP16": np.float16, "FP32": np.float32, "FP64": np.float64,
-}  # fmt: skip
-_FLOAT_DATATYPES = frozenset({"FP16", "FP32", "FP64"})
-_INTEGER_DATATYPES = frozenset(_OIP_NUMPY) - _FLOAT_DATATYPES - {"BOOL"}
-_NUMERIC_DATATYPES = _FLOAT_DATATYPES | _INTEGER_DATATYPES
-# The JSON values each datatype takes; null is a missing value wherever the model accepts one.
-_NULL: type = type(None)
-_JSON_TYPES: dict[str, frozenset[type]] = {
-    **dict.fromkeys(_FLOAT_DATATYPES, frozenset({int, float, _NULL})),
-    **dict.fromkeys(_INTEGER_DATATYPES, frozenset({int, _NULL})),
-    "BOOL": frozenset({bool, _NULL}),
-    "BYTES": frozenset({str, _NULL}),
-}
-_JSON_WORDS = {"BOOL": "true or false", "FP16": "a number", "FP32": "a number", "FP64": "a number",
-               "BYTES": "a string"}  # fmt: skip
-_MAX_DIMENSION = 2**63 - 1
-_SHOWN_CHARACTERS = 60
-# A JSON number beyond float32 becomes infinity in the cast; the finiteness check
-# that follows names the value, so numpy's warning would only repeat it on stderr.
-warnings.filterwarnings("ignore", "overflow encountered in cast", RuntimeWarning, module=__name__)
-
-
-class InferenceRequestError(ValueError):
-    """A client sent a request the model cannot answer (HTTP ``status``: 400 unless overridden)."""
-
-    status = 400
 
 
 @dataclass(frozen=True)
@@ -183,180 +162,40 @@ def _lenient_json(body: bytes) -> Any:
     return payload
 
 
-def _shown(value: Any) -> str:
-    """A client's value in a message, cut short: a message must stay one readable line."""
-    text = repr(value)
-    if len(text) <= _SHOWN_CHARACTERS:
-        return text
-    return f"{text[:_SHOWN_CHARACTERS]}... ({len(text)} characters)"
-
-
-@dataclass(frozen=True)
-class _Tensor:
-    """One V2 input tensor whose fields have the JSON types the protocol gives them."""
-
-    name: str
-    datatype: str
-    shape: list[int]
-    data: list[Any]
-
-    @classmethod
-    def parse(cls, tensor: Any, index: int) -> _Tensor:
-        """Check a tensor's fields, naming the first one of the wrong type."""
-        if not isinstance(tensor, dict):
-            raise InferenceRequestError(
-                f"input {index} must be an object with name, datatype, shape and data; "
-                f"got {_shown(tensor)}"
-            )
-        get = tensor.get
-        name, datatype, shape, data = get("name"), get("datatype"), get("shape"), get("data")
-        if not isinstance(name, str):
-            raise InferenceRequestError(
-                f"input {index}: 'name' must be a string, got {_shown(name)}"
-            )
-        if not isinstance(datatype, str):
-            raise InferenceRequestError(
-                f"input {name!r}: 'datatype' must be a string such as \"FP32\", "
-                f"got {_shown(datatype)}"
-            )
-        # bool is an int subclass, and true is not a dimension
-        if not isinstance(shape, list) or not all(
-            type(dim) is int and 0 <= dim <= _MAX_DIMENSION for dim in shape
-        ):
-            raise InferenceRequestError(
-                f"input {name!r}: 'shape' must be a list of non-negative integers, "
-                f"got {_shown(shape)}"
-            )
-        if not isinstance(data, list):
-            raise InferenceRequestError(
-                f"input {name!r}: 'data' must be a list of values (flat, or nested as the shape), "
-                f"got {_shown(data)}"
-            )
-        return cls(name, datatype, shape, data)
-
-    def flat_data(self) -> list[Any]:
-        """The values in row-major order; nested data must nest exactly as the shape says."""
-        level, nested = self.data, bool(self.data) and type(self.data[0]) is list
-        for depth in range(1, len(self.shape)) if nested else ():
-            if len(level) != math.prod(self.shape[:depth]) or not all(
-                type(item) is list for item in level
-            ):
-                break
-            level = list(chain.from_iterable(level))
-        if len(level) == math.prod(self.shape):
-            return level
-        if nested:
-            raise InferenceRequestError(
-                f"input {self.name!r}: nested 'data' does not nest as shape "
-                f"{_shown(self.shape)}; send it flat (row-major) or nested exactly as the shape"
-            )
-        raise InferenceRequestError(
-            f"input {self.name!r} has {len(level)} values; shape {_shown(self.shape)} "
-            f"needs {_shown(math.prod(self.shape))}"
-        )
-
-
-def _check_declared(where: str, datatype: str, flat: list[Any], shape: list[int]) -> None:
-    """Refuse a value that is not of the declared datatype (1000.5 or 1000 as INT8, true as FP32).
-
-    null is a missing value there, judged where the values are used.
-    """
-    json_types = _JSON_TYPES[datatype]
-    if not set(map(type, flat)) <= json_types:
-        index, value = next(
-            (index, value) for index, value in enumerate(flat) if type(value) not in json_types
-        )
-        if isinstance(value, list):
-            raise InferenceRequestError(
-                f"{where}: data is nested deeper than shape {_shown(shape)}"
-            )
-        wanted = _JSON_WORDS.get(datatype, "an integer")
-        raise InferenceRequestError(
-            f"{where} is {datatype}; value {_shown(value)} at position {index} is not {wanted}; "
-            f"send {wanted} (null for a missing value)"
-        )
-    if datatype in _INTEGER_DATATYPES:
-        _check_integer_range(where, datatype, flat, np.iinfo(_OIP_NUMPY[datatype]))
-
-
-def _as_input_type(
-    where: str, datatype: str, flat: list[Any], shape: list[int], target: np.dtype[Any]
-) -> np.ndarray:
-    """Values sent as ``datatype``, checked against it, in the model's input type.
-
-    A datatype the input type cannot take without loss is refused (floats into
-    an integer input, numbers into a boolean one); numeric values into a float
-    input are rounded as a float model sees them.
-    """
-    _check_declared(where, datatype, flat, shape)
-    if target.kind in "iu":
-        if datatype in _FLOAT_DATATYPES or None in flat:
-            raise InferenceRequestError(
-                f"{where}: the model's input takes {target} values; {datatype} data (or null) "
-                "cannot be cast to it without loss; send integers as INT64"
-            )
-        _check_integer_range(where, datatype, flat, np.iinfo(target))
-    elif target.kind == "b" and datatype != "BOOL":
-        raise InferenceRequestError(
-            f"{where}: the model's input takes booleans; {datatype} cannot be cast to it "
-            "without loss; send BOOL"
-        )
-    try:
-        values = np.asarray(flat, dtype=target)
-    except OverflowError:  # a JSON integer beyond every float
-        big = max((value for value in flat if value is not None), key=abs)
-        raise InferenceRequestError(
-            f"{where}: value {_shown(big)} is beyond the model's {target} range"
-        ) from None
-    if datatype == "FP16" and bool((np.abs(values) > np.finfo(np.float16).max).any()):
-        raise InferenceRequestError(f"{where}: a value is beyond the FP16 range; send FP32")
-    return values
-
-
-def _check_integer_range(where: str, datatype: str, flat: list[Any], limits: np.iinfo[Any]) -> None:
-    integers = [value for value in flat if value is not None]
-    for value in (min(integers, default=0), max(integers, default=0)):
-        if not limits.min <= value <= limits.max:
-            raise InferenceRequestError(
-                f"{where}: {datatype} value {_shown(value)} does not fit "
-                f"{limits.dtype} [{limits.min}, {limits.max}]"
-            )
-
-
 def _tensor_batch(inputs: Any, model: OnnxModel) -> np.ndarray:
     if not isinstance(inputs, list) or len(inputs) != 1:
         raise InferenceRequestError(
             f"'inputs' must be a list with one tensor named '{model.input.name}'"
         )
-    tensor = _Tensor.parse(inputs[0], 0)
+    tensor = Tensor.parse(inputs[0], 0)
     name, shape = tensor.name, tensor.shape
     if name != model.input.name:
         raise InferenceRequestError(
-            f"unknown input {_shown(name)}; the model's input is '{model.input.name}'"
+            f"unknown input {shown(name)}; the model's input is '{model.input.name}'"
         )
-    if tensor.datatype not in _OIP_NUMPY:
+    if tensor.datatype not in OIP_NUMPY:
         raise InferenceRequestError(
-            f"input '{name}' has datatype {_shown(tensor.datatype)}; send FP32 (or another "
-            f"numeric type: {', '.join(_OIP_NUMPY)})"
+            f"input '{name}' has datatype {shown(tensor.datatype)}; send FP32 (or another "
+            f"numeric type: {', '.join(OIP_NUMPY)})"
         )
     if len(shape) != 2:
         raise InferenceRequestError(
-            f"input '{name}' shape {_shown(shape)} must be [rows, {model.n_features}]"
+            f"input '{name}' shape {shown(shape)} must be [rows, {model.n_features}]"
         )
     if shape[1] != model.n_features:
         raise InferenceRequestError(
-            f"input '{name}' has {_shown(shape[1])} features per row; the model expects "
+            f"input '{name}' has {shown(shape[1])} features per row; the model expects "
             f"{model.n_features}"
         )
-    values = _as_input_type(
+    values = as_input_type(
         f"input '{name}'", tensor.datatype, tensor.flat_data(), shape, model.input.dtype
     )
     return values.reshape(shape[0], shape[1])
 
 
 _DATATYPES_BY_KIND: dict[FeatureKind, frozenset[str]] = {
-    "numeric": _NUMERIC_DATATYPES,
-    "boolean": _NUMERIC_DATATYPES | {"BOOL"},
+    "numeric": NUMERIC_DATATYPES,
+    "boolean": NUMERIC_DATATYPES | {"BOOL"},
     "categorical": frozenset({"BYTES"}),
     "datetime": frozenset({"BYTES"}),
 }
@@ -366,7 +205,7 @@ def _feature_tensors(inputs: Any, model: OnnxModel) -> dict[str, np.ndarray]:
     """One ``[rows]`` or ``[rows, 1]`` tensor per feature, typed by the feature's kind."""
     if not isinstance(inputs, list):
         raise InferenceRequestError("'inputs' must be a list of tensors, one per feature")
-    tensors = [_Tensor.parse(tensor, index) for index, tensor in enumerate(inputs)]
+    tensors = [Tensor.parse(tensor, index) for index, tensor in enumerate(inputs)]
     by_name = {tensor.name: tensor for tensor in tensors}
     if len(by_name) != len(inputs) or set(by_name) != set(model.feature_names):
         missing = sorted(set(model.feature_names) - set(by_name))
@@ -382,16 +221,15 @@ def _feature_tensors(inputs: Any, model: OnnxModel) -> dict[str, np.ndarray]:
         if datatype not in _DATATYPES_BY_KIND[kind]:
             wanted = "BYTES (strings)" if kind in ("categorical", "datetime") else "FP32"
             raise InferenceRequestError(
-                f"input '{name}' is a {kind} feature sent as {_shown(datatype)}; send {wanted}"
+                f"input '{name}' is a {kind} feature sent as {shown(datatype)}; send {wanted}"
             )
         if len(tensor.shape) not in (1, 2) or tensor.shape[1:] not in ([], [1]):
             raise InferenceRequestError(
-                f"input '{name}' needs shape [rows] (or [rows, 1]); "
-                f"got shape {_shown(tensor.shape)}"
+                f"input '{name}' needs shape [rows] (or [rows, 1]); got shape {shown(tensor.shape)}"
             )
         data = tensor.flat_data()
-        if datatype in _JSON_TYPES:  # of the declared type, then encoded as the feature's kind
-            _check_declared(f"input '{name}'", datatype, data, tensor.shape)
+        if datatype in JSON_TYPES:  # of the declared type, then encoded as the feature's kind
+            check_declared(f"input '{name}'", datatype, data, tensor.shape)
         batch[name] = _encode(kind, name, data)
     if len({values.shape[0] for values in batch.values()}) > 1:
         rows = {name: values.shape[0] for name, values in batch.items()}
@@ -452,13 +290,13 @@ def _entity_ids(
             raise InferenceRequestError(
                 f"an entity request has one input, '{column}'; got {len(inputs)} inputs"
             )
-        tensor = _Tensor.parse(inputs[0], 0)
+        tensor = Tensor.parse(inputs[0], 0)
         datatype = tensor.datatype
-        allowed = _INTEGER_DATATYPES if expected is int else frozenset({"BYTES"})
+        allowed = INTEGER_DATATYPES if expected is int else frozenset({"BYTES"})
         if datatype not in allowed:
             wanted = "INT64" if expected is int else "BYTES"
             raise InferenceRequestError(
-                f"input '{column}' has datatype {_shown(datatype)}; entity ids are sent as {wanted}"
+                f"input '{column}' has datatype {shown(datatype)}; entity ids are sent as {wanted}"
             )
         ids, shape = tensor.data, tensor.shape
         if shape not in ([len(ids)], [len(ids), 1]):
@@ -512,7 +350,7 @@ def _records_batch(records: Any, model: OnnxModel) -> np.ndarray:
     # Records carry no datatype: their numbers are read as FP64 would be.
     flat = [row[feature] for row in records for feature in expected]
     shape = [len(records), len(expected)]
-    values = _as_input_type("records", "FP64", flat, shape, model.input.dtype)
+    values = as_input_type("records", "FP64", flat, shape, model.input.dtype)
     return values.reshape(len(records), len(expected))
 
 
