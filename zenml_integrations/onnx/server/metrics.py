@@ -154,3 +154,17 @@ class ServerMetrics:
                 failure=self.mlserver_failure.labels(model, version),
             )
         return found
+
+    def forget_version(self, model: str, version: str) -> None:
+        """Drop an unloaded version's series (rollback and promotion counters stay).
+
+        The cached children go too, so a label deployed again writes to live series.
+        """
+        for key in [key for key in self._series if key[:2] == (model, version)]:
+            del self._series[key]
+            self.latency.remove(*key)
+            for status in ("ok", "error", "invalid"):
+                self.requests.remove(*key, status)
+        for family in (self.prediction, self.mlserver_success, self.mlserver_failure):
+            family.remove(model, version)
+        self.model_info.remove(version)

@@ -356,17 +356,7 @@ class RolloutControl:
         """Forget a version no role names: its session, samples and Prometheus series."""
         del self.models[version]
         self.windows.pop(version, None)
-        metrics, model = self.metrics, self.model_name
-        # ServerMetrics caches each (model, version, variant)'s children; dropping
-        # the cache entry too makes a redeployed label write to live series.
-        for key in [key for key in metrics._series if key[:2] == (model, version)]:
-            del metrics._series[key]
-            metrics.latency.remove(*key)
-            for status in ("ok", "error", "invalid"):
-                metrics.requests.remove(*key, status)
-        for family in (metrics.prediction, metrics.mlserver_success, metrics.mlserver_failure):
-            family.remove(model, version)
-        metrics.model_info.remove(version)
+        self.metrics.forget_version(self.model_name, version)
         logger.info("unloaded version %s", version)
 
     def _champion_over_horizon(self, now: float) -> WindowStats:
