@@ -20,7 +20,7 @@ export UV_PYTHON ?= 3.11
 unexport PYTHONDONTWRITEBYTECODE
 export UV
 
-.PHONY: setup tools demo test test-fast check-newest check-lowest lint format bench-demo bench-serve bench-feast bench-drift soak clean
+.PHONY: setup tools demo test test-fast check-newest check-lowest lint format bench-demo bench-serve bench-feast bench-drift bench-isolation soak clean
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv $(CURDIR)/.tools
@@ -85,6 +85,9 @@ bench-feast: setup ## Our Feast flavor vs ZenML's Feast store and Feast's materi
 
 bench-drift: setup ## Our drift gate vs Evidently's DataDriftPreset on 100k x 20
 	$(UV) run python benchmarks/drift.py
+
+bench-isolation: setup ## Valid requests' p99 while one client sends 4 MiB bodies and another deploys
+	$(UV) run python benchmarks/isolation.py
 
 soak: setup ## 60 s at 1,000 req/s against one server: no errors, stable memory
 	$(UV) run python benchmarks/soak.py
