@@ -89,7 +89,7 @@ bench-drift: setup ## Our drift gate vs Evidently's DataDriftPreset on 100k x 20
 bench-isolation: setup ## Valid requests' p99 while one client sends 4 MiB bodies and another deploys
 	$(UV) run python benchmarks/isolation.py
 
-soak: setup ## 60 s at 1,000 req/s against one server: no errors, stable memory
+soak: setup ## 60 s at 1,000 req/s, then 100 deploy/promote/rollback cycles under load: no errors, stable memory
 	$(UV) run python benchmarks/soak.py
 
 clean:
