@@ -23,6 +23,9 @@ import numpy as np
 FeatureKind = Literal["numeric", "boolean", "categorical", "datetime"]
 FEATURE_KINDS: tuple[FeatureKind, ...] = get_args(FeatureKind)
 MISSING_CATEGORY = ""
+# Open Inference Protocol datatype of each numpy dtype an ONNX input or output has.
+_OIP_DATATYPES = {"float32": "FP32", "float64": "FP64", "int64": "INT64", "int32": "INT32",
+                  "bool": "BOOL", "object": "BYTES"}  # fmt: skip
 _SECONDS_PER_DAY = 86_400.0
 
 
@@ -122,3 +125,8 @@ def client_values(kind: FeatureKind, values: Sequence[Any] | np.ndarray) -> list
         else:
             decoded.append(float(value))
     return decoded
+
+
+def oip_datatype(dtype: np.dtype[Any]) -> str:
+    """The OIP datatype name clients see for a tensor of ``dtype`` (the server and Seldon's)."""
+    return _OIP_DATATYPES.get(dtype.name, dtype.name.upper())

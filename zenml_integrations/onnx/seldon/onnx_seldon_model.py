@@ -40,9 +40,14 @@ from typing import Any
 import numpy as np
 
 try:
-    from zenml_integrations.tabular import FEATURE_KINDS, FeatureValueError, encode_values
+    from zenml_integrations.tabular import (
+        FEATURE_KINDS,
+        FeatureValueError,
+        encode_values,
+        oip_datatype,
+    )
 except ImportError:  # in the serving image, the kit's encoding rules sit beside this file
-    from tabular import FEATURE_KINDS, FeatureValueError, encode_values  # type: ignore[import-not-found,no-redef]
+    from tabular import FEATURE_KINDS, FeatureValueError, encode_values, oip_datatype  # type: ignore[import-not-found,no-redef]
 
 INTERFACE_NAME = "onnx_seldon_model.OnnxSeldonModel"
 MODEL_URI_ENV = "MODEL_URI"
@@ -55,14 +60,6 @@ GRPC_PORT = 9500
 METRICS_PORT = 6000
 DEFAULT_MODEL_FILE = "model.onnx"
 
-_OIP_DATATYPES = {
-    "float32": "FP32",
-    "float64": "FP64",
-    "int64": "INT64",
-    "int32": "INT32",
-    "bool": "BOOL",
-    "object": "BYTES",
-}
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +108,7 @@ class _Tensor:
         self.dtype = np.dtype(
             {"float": "float32", "double": "float64", "string": "object"}.get(element, element)
         )
-        self.datatype = _OIP_DATATYPES.get(self.dtype.name, self.dtype.name.upper())
+        self.datatype = oip_datatype(self.dtype)
         self.shape = [dim if isinstance(dim, int) else -1 for dim in node.shape]
 
     def metadata(self) -> dict[str, Any]:

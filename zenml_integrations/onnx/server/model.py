@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from zenml_integrations.onnx.errors import OnnxError
 from zenml_integrations.onnx.server.config import ServerConfig
-from zenml_integrations.tabular import FEATURE_KINDS, FeatureKind
+from zenml_integrations.tabular import FEATURE_KINDS, FeatureKind, oip_datatype
 
 if TYPE_CHECKING:
     from onnxruntime import NodeArg
@@ -27,15 +27,6 @@ if TYPE_CHECKING:
 # What ``predict`` takes: the float matrix of a single-input model, or one
 # ``[rows, 1]`` array per input name.
 Batch = np.ndarray | dict[str, np.ndarray]
-
-_OIP_DATATYPES: dict[str, str] = {
-    "float32": "FP32",
-    "float64": "FP64",
-    "int64": "INT64",
-    "int32": "INT32",
-    "bool": "BOOL",
-    "object": "BYTES",
-}
 
 
 class ModelLoadError(OnnxError):
@@ -114,7 +105,7 @@ class TensorSpec:
     datatype: str = field(init=False)  # the OIP name; computed once, read on every response
 
     def __post_init__(self) -> None:
-        datatype = _OIP_DATATYPES.get(self.dtype.name, self.dtype.name.upper())
+        datatype = oip_datatype(self.dtype)
         object.__setattr__(self, "datatype", datatype)
 
     def metadata(self) -> dict[str, Any]:
