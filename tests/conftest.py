@@ -26,6 +26,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         tier = item.path.relative_to(TESTS).parts[0]
         if tier in TIERS:
             item.add_marker(tier)
+        item.add_marker(pytest.mark.xdist_group(_worker_group(item)))
     if not hasattr(config, "workerinput"):  # not an xdist worker
         return
     tier_rank: dict[str, int] = {}
@@ -36,6 +37,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         key=lambda item: (tier_rank[item.path.relative_to(TESTS).parts[0]],
                           item.path not in slow_files)
     )  # fmt: skip
+
+
+def _worker_group(item: pytest.Item) -> str:
+    """The unit xdist hands to one worker (``--dist loadgroup``): a whole file, or all
+    tests of the one trained default project, whatever file they live in, so that
+    the project is generated and trained once per run instead of once per worker.
+    """
+    if "default_project" in getattr(item, "fixturenames", ()):
+        return "default_project"
+    return item.path.relative_to(TESTS).as_posix()
 
 
 @pytest.fixture(autouse=True)
