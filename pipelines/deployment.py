@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from zenml import pipeline
+from zenml_integrations.monitoring.health_hooks import report_run_failure, report_run_success
 from zenml_integrations.onnx.rollout.config import RolloutConfig
 from zenml_integrations.onnx.server.config import FeatureLookupConfig
 
@@ -11,7 +12,7 @@ from steps.deployment import deploy_model
 DEFAULT_ROLLOUT = RolloutConfig()
 
 
-@pipeline(enable_cache=False)
+@pipeline(enable_cache=False, on_success=report_run_success, on_failure=report_run_failure)
 def deployment_pipeline(
     model_name: str,
     rollout: RolloutConfig = DEFAULT_ROLLOUT,

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Literal
 
 from zenml import pipeline
+from zenml_integrations.monitoring.health_hooks import report_run_failure, report_run_success
 from zenml_integrations.training.dataset import DatasetSchema, DataSource, source_fingerprint
 
 from steps.data import load_data
 from steps.features import apply_feature_definitions, export_feature_source, materialize_features
 
 
-@pipeline
+@pipeline(on_success=report_run_success, on_failure=report_run_failure)
 def materialize_pipeline(
     source: DataSource,
     dataset: DatasetSchema,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from zenml import pipeline
+from zenml_integrations.monitoring.health_hooks import report_run_failure, report_run_success
 from zenml_integrations.monitoring.outcome import MetricsExport
 from zenml_integrations.monitoring.traffic import MonitoringWindow
 
@@ -13,7 +14,7 @@ DEFAULT_WINDOW = MonitoringWindow()
 DEFAULT_EXPORT = MetricsExport()
 
 
-@pipeline(enable_cache=False)
+@pipeline(enable_cache=False, on_success=report_run_success, on_failure=report_run_failure)
 def monitoring_pipeline(
     model_name: str,
     window: MonitoringWindow = DEFAULT_WINDOW,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from zenml import pipeline
 from zenml_integrations.great_expectations.suite import DataQualitySuite
 from zenml_integrations.mlflow.registry import QualityGate
+from zenml_integrations.monitoring.health_hooks import report_run_failure, report_run_success
 from zenml_integrations.onnx.export.parity import ParityTolerance
 from zenml_integrations.training.dataset import DatasetSchema, DataSource, source_fingerprint
 from zenml_integrations.training.features import TrainingFeatures
@@ -21,7 +22,7 @@ DEFAULT_PARITY = ParityTolerance()
 DEFAULT_GATE = QualityGate()
 
 
-@pipeline
+@pipeline(on_success=report_run_success, on_failure=report_run_failure)
 def training_pipeline(
     source: DataSource,
     dataset: DatasetSchema,
