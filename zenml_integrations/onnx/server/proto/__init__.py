@@ -1,0 +1,1 @@
+"""The Open Inference Protocol's gRPC messages, in a descriptor pool of their own."""
