@@ -54,6 +54,7 @@ SERVING_DIR = REPO_ROOT / "template" / "serving"
 WRAPPER = Path(onnx_seldon_model.__file__)
 IMAGE_PYTHON = "3.12"  # FROM python:3.12-slim (seldon-core 1.19 needs >= 3.12)
 ENCODING_RULES = SERVING_DIR / "tabular.py"  # copied beside the wrapper, as in the image
+SERIES_DEFINITION = SERVING_DIR / "metric_names.py"  # likewise
 # Absolute for probabilities; relative too for regression outputs near 100, where one float32
 # step is 7.6e-6 and the two onnxruntime versions sum a forest's trees in a different order.
 TOLERANCE = 1e-6
@@ -164,6 +165,7 @@ def start_seldon(
     workdir.mkdir(parents=True, exist_ok=True)
     shutil.copy(WRAPPER, workdir / WRAPPER.name)
     shutil.copy(ENCODING_RULES, workdir / ENCODING_RULES.name)
+    shutil.copy(SERIES_DEFINITION, workdir / SERIES_DEFINITION.name)
     http_port, metrics_port = free_port(), free_port()
     grpc_port = free_port() if grpc else None
     grpc_options = ["--grpc-port", str(grpc_port), "--grpc-workers", "1"] if grpc_port else []

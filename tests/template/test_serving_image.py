@@ -144,8 +144,12 @@ def test_given_the_wrapper_when_parsed_then_it_imports_numpy_onnxruntime_and_std
     wrapper = _top_level_imports(Path(onnx_seldon_model.__file__)) - sys.stdlib_module_names
     rules = _top_level_imports(serving_dir / "tabular.py") - sys.stdlib_module_names
 
-    assert wrapper == {"numpy", "onnxruntime", "zenml_integrations", "tabular"}
+    assert wrapper == {"numpy", "onnxruntime", "zenml_integrations", "tabular", "metric_names"}
+    assert _top_level_imports(serving_dir / "metric_names.py") <= sys.stdlib_module_names
     assert rules == {"numpy"}
     assert (serving_dir / "tabular.py").read_text() == (
         REPO_ROOT / "zenml_integrations" / "tabular.py"
+    ).read_text()
+    assert (serving_dir / "metric_names.py").read_text() == (
+        REPO_ROOT / "zenml_integrations" / "onnx" / "metric_names.py"
     ).read_text()

@@ -9,7 +9,13 @@ Facts the Kubernetes manifests rely on:
   folder holding ``model.onnx`` (the image defaults it to ``/mnt/models``, where Seldon's storage
   initializer or a mounted volume puts the model); ``MODEL_SHA256``, when set, is the digest the
   file must have, or the server refuses to start;
-- ports: 9000 HTTP (``/api/v1.0/predictions``), 9500 gRPC, 6000 Prometheus ``/metrics``.
+- ports: 9000 HTTP (``/api/v1.0/predictions``), 9500 gRPC, 6000 Prometheus ``/metrics``;
+- series on ``/metrics``: the local server's ``onnx_server_requests_total``,
+  ``onnx_server_request_latency_seconds`` and ``onnx_server_prediction``, with the names, labels
+  and buckets of ``metric_names`` (copied beside this file in the image), labelled with
+  ``MODEL_NAME``, ``MODEL_VERSION`` and the Seldon predictor (``PREDICTOR_ID``) as variant.
+  seldon-core collects a model's metrics only after an answered call, so a refused or failed
+  request is counted with the next answered one of the same process.
 
 Requests and answers mean what they mean on the local ONNX server: the rows are checked against
 the ONNX input metadata (``[rows, features]``, numeric, finite unless ``ONNX_ALLOW_NAN=true``,
@@ -19,7 +25,7 @@ A model trained on a table with categories or dates (one input per feature) take
 mixed values in ``data.ndarray``, strings and ``null`` (missing) included, encoded with the
 same rules as in training.
 
-This file imports numpy, onnxruntime, the standard library and ``tabular`` only:
+This file imports numpy, onnxruntime, the standard library, ``tabular`` and ``metric_names`` only:
 ``seldon-core`` pins numpy<2, protobuf<4 and prometheus-client<0.9, so it lives in the serving
 image's own environment, and the pipeline environment must be able to import this file
 without it.
@@ -48,6 +54,10 @@ try:
     )
 except ImportError:  # in the serving image, the kit's encoding rules sit beside this file
     from tabular import FEATURE_KINDS, FeatureValueError, encode_values, oip_datatype  # type: ignore[import-not-found,no-redef]
+try:
+    from zenml_integrations.onnx import metric_names
+except ImportError:  # in the serving image, the series' definition sits beside this file
+    import metric_names  # type: ignore[import-not-found,no-redef]
 
 INTERFACE_NAME = "onnx_seldon_model.OnnxSeldonModel"
 MODEL_URI_ENV = "MODEL_URI"
@@ -55,6 +65,9 @@ MODEL_SHA256_ENV = "MODEL_SHA256"
 INTRA_OP_THREADS_ENV = "ONNX_INTRA_OP_THREADS"
 MAX_BATCH_ROWS_ENV = "ONNX_MAX_BATCH_ROWS"
 ALLOW_NAN_ENV = "ONNX_ALLOW_NAN"
+MODEL_NAME_ENV = "MODEL_NAME"
+MODEL_VERSION_ENV = "MODEL_VERSION"
+PREDICTOR_ENV = "PREDICTOR_ID"  # set by the Seldon v1 operator: champion, canary or shadow
 HTTP_PORT = 9000
 GRPC_PORT = 9500
 METRICS_PORT = 6000
@@ -113,6 +126,91 @@ class _Tensor:
 
     def metadata(self) -> dict[str, Any]:
         return {"name": self.name, "datatype": self.datatype, "shape": self.shape}
+
+
+class _Histogram:
+    """Cumulative bucket counts, sum and count of one histogram series."""
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * len(bounds)
+        self.total = 0.0
+        self.count = 0
+
+    def observe(self, value: float) -> None:
+        for index, bound in enumerate(self.bounds):
+            if value <= bound:
+                self.counts[index] += 1
+        self.total += value
+        self.count += 1
+
+    def gauges(self, name: str, tags: dict[str, str]) -> list[dict[str, Any]]:
+        """The series a Prometheus client writes for a histogram, as seldon-core gauges.
+
+        seldon-core's own TIMER type has fixed buckets of its own; gauges set to the running
+        totals give the ``_bucket``/``_sum``/``_count`` series the local server writes.
+        """
+        bounds = [*self.bounds, float("inf")]
+        counts = [*self.counts, self.count]
+        series = [
+            {"type": "GAUGE", "key": f"{name}_bucket", "value": count,
+             "tags": {**tags, "le": metric_names.le_label(bound)}}
+            for bound, count in zip(bounds, counts, strict=True)
+        ]  # fmt: skip
+        return [
+            *series,
+            {"type": "GAUGE", "key": f"{name}_sum", "value": self.total, "tags": dict(tags)},
+            {"type": "GAUGE", "key": f"{name}_count", "value": self.count, "tags": dict(tags)},
+        ]
+
+
+class ServedSeries:
+    """The local server's request, latency and prediction series of this process.
+
+    Counter increments wait here until seldon-core asks for them after an answered predict
+    call; histograms are running totals, handed over whole when they changed.
+    """
+
+    def __init__(self, model: str, version: str, variant: str) -> None:
+        self.model, self.version, self.variant = model, version, variant
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, str], int] = {}
+        self._latency = _Histogram(metric_names.LATENCY_BUCKETS)
+        self._prediction = _Histogram(metric_names.PREDICTION_BUCKETS)
+        self._changed = False
+
+    def record(
+        self, status: str, *, latency: float | None = None, prediction: float | None = None
+    ) -> None:
+        """Count one request; a refused one has no latency and is labelled variant 'rejected'."""
+        variant = self.variant if latency is not None else metric_names.REJECTED_VARIANT
+        with self._lock:
+            self._pending[(variant, status)] = self._pending.get((variant, status), 0) + 1
+            if latency is not None:
+                self._latency.observe(latency)
+                self._changed = True
+            if prediction is not None and np.isfinite(prediction):
+                self._prediction.observe(prediction)
+
+    def handover(self) -> list[dict[str, Any]]:
+        """Seldon custom metrics for what changed since the last handover."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            changed, self._changed = self._changed, False
+            metrics = [
+                {"type": "COUNTER", "key": metric_names.REQUESTS, "value": count,
+                 "tags": {"model": self.model, "version": self.version, "variant": variant,
+                          "status": status}}
+                for (variant, status), count in pending.items()
+            ]  # fmt: skip
+            if changed:
+                latency_tags = {"model": self.model, "version": self.version,
+                                "variant": self.variant}  # fmt: skip
+                metrics += self._latency.gauges(metric_names.LATENCY, latency_tags)
+                metrics += self._prediction.gauges(
+                    metric_names.PREDICTION, {"model": self.model, "version": self.version}
+                )
+        return metrics
 
 
 class OnnxSeldonModel:
@@ -179,6 +277,11 @@ class OnnxSeldonModel:
         self.outputs = [_Tensor(output) for output in session.get_outputs()]
         self._session: Any = None
         self._request_metrics = threading.local()
+        self.series = ServedSeries(
+            os.environ.get(MODEL_NAME_ENV) or self.model_path.stem,
+            os.environ.get(MODEL_VERSION_ENV) or self.sha256[:12],
+            os.environ.get(PREDICTOR_ENV) or "served",
+        )
         logger.info(
             "model %s (sha256 %s): %d features, outputs %s, %d intra-op thread(s)",
             self.model_path,
@@ -203,18 +306,30 @@ class OnnxSeldonModel:
         Raises:
             InvalidInputError: when the rows do not fit the model's input (HTTP 400).
         """
-        feeds = (
-            self._feature_feeds(X, features_names)
-            if self.tabular
-            else {self.input.name: self._validated_batch(X, features_names)}
-        )
+        try:
+            feeds = (
+                self._feature_feeds(X, features_names)
+                if self.tabular
+                else {self.input.name: self._validated_batch(X, features_names)}
+            )
+        except InvalidInputError:
+            self.series.record(metric_names.INVALID)
+            raise
         started = time.perf_counter()
-        values = self._loaded_session().run([output.name for output in self.outputs], feeds)
-        elapsed_ms = (time.perf_counter() - started) * 1000
+        try:
+            values = self._loaded_session().run([output.name for output in self.outputs], feeds)
+        except Exception:  # onnxruntime raises its own untyped errors; seldon-core answers 500
+            self.series.record(metric_names.ERROR, latency=time.perf_counter() - started)
+            raise
+        last = np.asarray(values[-1], dtype=np.float64)
+        self.series.record(
+            metric_names.OK,
+            latency=time.perf_counter() - started,
+            prediction=float(last.reshape(last.shape[0], -1)[:, -1].mean()) if last.size else None,
+        )
         rows = next(iter(feeds.values())).shape[0]
         self._request_metrics.values = [
             {"type": "COUNTER", "key": "onnx_model_rows_total", "value": rows},
-            {"type": "TIMER", "key": "onnx_model_inference_ms", "value": elapsed_ms},
         ]
         return {
             output.name: np.asarray(value).tolist()
@@ -222,14 +337,18 @@ class OnnxSeldonModel:
         }
 
     def metrics(self) -> list[dict[str, Any]]:
-        """The last request's custom metrics on this thread, handed over once.
+        """The served series' changes since the last answered request, handed over once.
 
-        seldon-core asks after every call (health checks too), so each request's figures are
-        consumed here and never counted twice.
+        seldon-core asks after every answered call, health checks too; those get nothing, so
+        every series keeps one ``method`` label and running totals are never summed twice.
         """
+        if getattr(self._request_metrics, "health_call", False):
+            # Histograms are running totals: handed over under one method label only.
+            self._request_metrics.health_call = False
+            return []
         values: list[dict[str, Any]] = getattr(self._request_metrics, "values", [])
         self._request_metrics.values = []
-        return values
+        return [*values, *self.series.handover()]
 
     def health_status(self) -> dict[str, Any]:
         """Healthy when this worker's session answers a row of zeros (or gaps) finitely."""
@@ -243,6 +362,7 @@ class OnnxSeldonModel:
             raise ModelUnhealthy(
                 f"model {self.sha256} returns non-finite outputs for a row of zeros"
             )
+        self._request_metrics.health_call = True  # seldon-core asks for metrics() next
         return {"ready": True, "sha256": self.sha256}
 
     def init_metadata(self) -> dict[str, Any]:

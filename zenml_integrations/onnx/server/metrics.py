@@ -2,7 +2,9 @@
 
 Names follow Prometheus conventions (seconds, ``_total``); MLServer's
 ``model_infer_request_success``/``_failure`` counters are exported as well so
-dashboards built for MLServer work unchanged.
+dashboards built for MLServer work unchanged. The series the canary controller
+reads (requests, latency, prediction) take their names, labels and buckets from
+``onnx.metric_names``, which the serving image's wrapper exports too.
 """
 
 from __future__ import annotations
@@ -17,14 +19,10 @@ from prometheus_client import (
     Info,
     disable_created_metrics,
 )
+from zenml_integrations.onnx import metric_names as names
 
 # One sample per series is enough; the *_created series double the scrape size.
 disable_created_metrics()  # type: ignore[no-untyped-call]
-
-LATENCY_BUCKETS = (
-    0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.0, 2.0,
-)  # fmt: skip
-PREDICTION_BUCKETS = (*(round(0.1 * step, 1) for step in range(1, 10)), 1.0, 10.0, 100.0, 1000.0)
 
 
 @dataclass(frozen=True)
@@ -59,25 +57,25 @@ class ServerMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._series: dict[tuple[str, str, str], VersionSeries] = {}
-        labels = ("model", "version", "variant")
+        self._statuses: dict[tuple[str, str, str], set[str]] = {}
         self.requests = Counter(
-            "onnx_server_requests",
-            "Inference requests by outcome.",
-            (*labels, "status"),
+            names.REQUESTS,
+            "Inference requests by outcome (gRPC answers: the gRPC status name).",
+            names.REQUEST_LABELS,
             registry=self.registry,
         )
         self.latency = Histogram(
-            "onnx_server_request_latency_seconds",
+            names.LATENCY,
             "Time from request parsed to response ready.",
-            labels,
-            buckets=LATENCY_BUCKETS,
+            names.LATENCY_LABELS,
+            buckets=names.LATENCY_BUCKETS,
             registry=self.registry,
         )
         self.prediction = Histogram(
-            "onnx_server_prediction",
+            names.PREDICTION,
             "Mean of the last output column per request (probability or value).",
-            ("model", "version"),
-            buckets=PREDICTION_BUCKETS,
+            names.PREDICTION_LABELS,
+            buckets=names.PREDICTION_BUCKETS,
             registry=self.registry,
         )
         self.mlserver_success = Counter(
@@ -146,14 +144,23 @@ class ServerMetrics:
         if found is None:
             found = self._series[key] = VersionSeries(
                 latency=self.latency.labels(model, version, variant),
-                ok=self.requests.labels(model, version, variant, "ok"),
-                error=self.requests.labels(model, version, variant, "error"),
-                rejected=self.requests.labels(model, version, variant, "invalid"),
+                ok=self.requests_with_status(model, version, variant, names.OK),
+                error=self.requests_with_status(model, version, variant, names.ERROR),
+                rejected=self.requests_with_status(model, version, variant, names.INVALID),
                 prediction=self.prediction.labels(model, version),
                 success=self.mlserver_success.labels(model, version),
                 failure=self.mlserver_failure.labels(model, version),
             )
         return found
+
+    def requests_with_status(self, model: str, version: str, variant: str, status: str) -> Counter:
+        """The request counter of one outcome: ``ok``/``error``/``invalid`` or a gRPC status name.
+
+        ``metric_names.status_class`` says which statuses are successes, client errors
+        and server errors; the canary controller's queries use the same rule.
+        """
+        self._statuses.setdefault((model, version, variant), set()).add(status)
+        return self.requests.labels(model, version, variant, status)
 
     def forget_version(self, model: str, version: str) -> None:
         """Drop an unloaded version's series (rollback and promotion counters stay).
@@ -163,7 +170,8 @@ class ServerMetrics:
         for key in [key for key in self._series if key[:2] == (model, version)]:
             del self._series[key]
             self.latency.remove(*key)
-            for status in ("ok", "error", "invalid"):
+        for key in [key for key in self._statuses if key[:2] == (model, version)]:
+            for status in self._statuses.pop(key):
                 self.requests.remove(*key, status)
         for family in (self.prediction, self.mlserver_success, self.mlserver_failure):
             family.remove(model, version)

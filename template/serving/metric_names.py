@@ -1,0 +1,1 @@
+../../zenml_integrations/onnx/metric_names.py
