@@ -35,8 +35,10 @@ from zenml_integrations.onnx.server.inference_log import InferenceLogger
 from zenml_integrations.onnx.server.log_throttle import LogThrottle
 from zenml_integrations.onnx.server.metrics import ServerMetrics
 from zenml_integrations.onnx.server.model import ModelFolder, OnnxModel
+from zenml_integrations.onnx.server.rest import infer_rest
 from zenml_integrations.onnx.server.rollout_control import Answer, RolloutControl, RolloutRefused
 from zenml_integrations.onnx.server.state import ServedVersion, ServingState, load_state
+from zenml_integrations.onnx.server.tensors import InferenceRequestError
 
 logger = logging.getLogger("zenml_integrations.onnx.server")
 
@@ -101,7 +103,7 @@ class OnnxServer:
                 answer = response.answer
                 response = response.response
             status, headers, body = response
-        except (HttpError, RolloutRefused) as error:
+        except (HttpError, RolloutRefused, InferenceRequestError) as error:
             status, headers, body = error.status, JSON_HEADERS, error_body(str(error))
             if status >= 500:
                 self._count_server_error(status, error)
@@ -132,7 +134,7 @@ class OnnxServer:
         method: str = scope["method"]
         if method == "POST" and scope["path"] == self._infer_path:  # the hot path, unrouted
             body = await read_body(scope, receive, self.config.max_body_bytes)
-            return await self.data_plane.infer(body, None)
+            return await infer_rest(self.data_plane, body, scope["headers"], None)
         parts = [part for part in scope["path"].split("/") if part]
         if parts[:1] == ["v2"]:
             return await self._v2(method, parts[1:], scope, receive)
@@ -153,7 +155,7 @@ class OnnxServer:
                 raise HttpError(404, f"no route for POST /v2/{'/'.join(parts)}")
             pinned = parts[3] if len(parts) == 5 else None
             body = await read_body(scope, receive, self.config.max_body_bytes)
-            return await self.data_plane.infer(body, pinned)
+            return await infer_rest(self.data_plane, body, scope["headers"], pinned)
         if method != "GET":
             raise HttpError(405, f"{method} is not allowed here")
         if parts == ["health", "live"]:

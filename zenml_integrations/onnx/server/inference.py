@@ -1,9 +1,11 @@
-"""The data plane: one inference request from bytes to bytes, through the router.
+"""The data plane: one decoded inference request through the router, for every transport.
 
-Parse against the routed version's inputs, run it, fall back to the champion
-when a challenger fails, mirror to a shadow, and log inputs and outputs off
-the request path. Every failure is recorded for the rollback policy and
-Prometheus by ``RolloutControl.record``; an answer only once it has been sent
+REST and gRPC decode into a ``DecodedRequest`` and call ``infer_decoded``:
+the inputs are checked against the version a request is checked against
+(the pinned one or the champion), routed, run, fall back to the champion
+when a challenger fails, mirrored to a shadow, and logged off the request
+path. Every failure is recorded for the rollback policy and Prometheus by
+``RolloutControl.record``; an answer only once the transport has sent it
 (``RolloutControl.settle``), so a response that cannot be sent is an error.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import uuid
 from dataclasses import dataclass
 from functools import partial
 
@@ -19,21 +22,23 @@ import numpy as np
 from zenml_integrations.onnx.rollout.router import RouteDecision
 from zenml_integrations.onnx.server.config import ServerConfig
 from zenml_integrations.onnx.server.feature_lookup import EntityFeatures
-from zenml_integrations.onnx.server.http import JSON_HEADERS, HttpError, Response, off_the_loop
+from zenml_integrations.onnx.server.http import HttpError, Response, off_the_loop
 from zenml_integrations.onnx.server.inference_log import InferenceLogger
+from zenml_integrations.onnx.server.inputs import request_batch, values_count
 from zenml_integrations.onnx.server.model import Batch, OnnxModel
-from zenml_integrations.onnx.server.protocol import (
-    InferenceRequest,
-    encode_infer_response,
-    parse_infer_request,
+from zenml_integrations.onnx.server.oip import (
+    DecodedRequest,
+    InferResult,
+    OutputTensor,
+    RequestedOutput,
 )
 from zenml_integrations.onnx.server.rollout_control import Answer, RolloutControl
-from zenml_integrations.onnx.server.tensors import InferenceRequestError
+from zenml_integrations.onnx.server.tensors import InferenceRequestError, shown
 
 logger = logging.getLogger("zenml_integrations.onnx.server")
 
-# Bodies from this size on are parsed in a worker thread (a 4 MiB body takes ~15 ms to parse).
-THREADED_PARSE_BYTES = 64 * 1024
+# From this many JSON values on, a request's arrays are built in a worker thread.
+THREADED_VALUES = 8 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,60 +64,79 @@ class DataPlane:
         self.entities = entities
         self.inference_log = inference_log
 
-    async def infer(self, body: bytes, pinned_version: str | None) -> Answered:
-        """Answer one OIP inference request; ``pinned_version`` bypasses the router."""
-        started = time.perf_counter()
+    def parse_model(self, pinned_version: str | None) -> OnnxModel:
+        """The version a request is checked against: the pinned one, else the champion."""
         if pinned_version is not None:
-            decision: RouteDecision | None = RouteDecision(pinned_version, "pinned")
-            model = self.rollout.model(pinned_version)
+            return self.rollout.model(pinned_version)
+        return self.rollout.champion
+
+    def count_rejected(self, pinned_version: str | None) -> None:
+        """Count a request refused before it reached a model (a transport's decoding error)."""
+        version = pinned_version or self.rollout.router.state.champion
+        self.rollout.metrics.series(self.config.model_name, version, "rejected").rejected.inc()
+
+    async def infer_decoded(
+        self, request: DecodedRequest, pinned_version: str | None
+    ) -> tuple[InferResult, Answer]:
+        """Answer one decoded request; ``pinned_version`` bypasses the router.
+
+        The caller settles the answer (``rollout.settle(answer, sent=...)``) once
+        it knows whether its response went out.
+
+        Raises:
+            InferenceRequestError: the request does not fit the model (HTTP 400).
+            HttpError: the pinned version is not loaded (404), or the model failed (500).
+        """
+        started = time.perf_counter()
+        model = self.parse_model(pinned_version)
+        try:
+            batch = await self._batch(request, model)
+            wanted = _wanted_outputs(request.outputs, model)
+        except InferenceRequestError:
+            self.count_rejected(pinned_version)
+            raise
+        request_id = request.id or uuid.uuid4().hex
+        if pinned_version is not None:
+            decision = RouteDecision(pinned_version, "pinned")
         else:
-            decision = None
-            model = self.rollout.champion
-        try:
-            request = await self._parse(body, model)
-        except InferenceRequestError as error:
-            self.rollout.metrics.series(
-                self.config.model_name, model.version, "rejected"
-            ).rejected.inc()
-            raise HttpError(error.status, str(error)) from None
-        if decision is None:
-            decision = self.rollout.router.route(request.routing_key or request.request_id)
+            decision = self.rollout.router.route(request.routing_key or request_id)
             model = self.rollout.models[decision.version]
-        outputs, answered_by, answer = self._run(model, decision, request.batch, started)
+        outputs, answered_by, answer = self._run(model, decision, batch, started)
         try:
-            payload = encode_infer_response(answered_by, outputs, request.request_id)
-        except Exception:  # an answer that cannot be encoded is never sent: an error
+            result = InferResult(
+                answered_by.name,
+                answered_by.version,
+                request_id,
+                _output_tensors(answered_by, outputs, wanted),
+                decision.variant if answered_by is model else "champion",
+            )
+        except Exception:  # an answer that cannot be sent is an error
             self.rollout.settle(answer, sent=False)
             raise
-        variant = decision.variant if answered_by is model else "champion"
-        headers = [
-            *JSON_HEADERS,
-            (b"x-model-version", answered_by.version.encode()),
-            (b"x-model-variant", variant.encode()),
-        ]
         if decision.shadow is not None:
-            self._shadow(decision.shadow, request.batch)
+            self._shadow(decision.shadow, batch)
         if self.inference_log is not None:
             self.inference_log.log(
-                answered_by.name, answered_by.version, decision.variant, request.request_id,
-                request.batch, outputs,
-            )  # fmt: skip
-        return Answered((200, headers, payload), answer)
+                answered_by.name, answered_by.version, decision.variant, request_id, batch, outputs
+            )
+        return result, answer
 
-    async def _parse(self, body: bytes, model: OnnxModel) -> InferenceRequest:
-        """Parse ``body``: a large one in a worker thread, so other requests go on meanwhile.
+    async def _batch(self, request: DecodedRequest, model: OnnxModel) -> Batch:
+        """The model-ready batch: from many JSON values in a worker thread, so others go on.
 
-        A small body parses in less time than the hand-off to a thread takes.
+        A small request converts in less time than the hand-off to a thread takes.
         """
-        parse = partial(
-            parse_infer_request,
-            body,
+        build = partial(
+            request_batch,
+            request.inputs,
             model,
             max_batch_rows=self.config.max_batch_rows,
             allow_nan=self.config.allow_nan,
             entities=self.entities,
         )
-        return parse() if len(body) < THREADED_PARSE_BYTES else await off_the_loop(parse)
+        return (
+            build() if values_count(request.inputs) < THREADED_VALUES else await off_the_loop(build)
+        )
 
     def _run(
         self, model: OnnxModel, decision: RouteDecision, batch: Batch, started: float
@@ -171,3 +195,29 @@ def output_summary(outputs: list[np.ndarray]) -> float:
     if rows == 1:  # most requests: skip a reduction's fixed cost
         return float(values[0])
     return float(np.add.reduce(values, dtype=np.float64)) / (rows or 1)
+
+
+def _wanted_outputs(
+    requested: tuple[RequestedOutput, ...] | None, model: OnnxModel
+) -> tuple[RequestedOutput, ...]:
+    """The outputs to answer with; a name the model does not have is refused, listing its own."""
+    names = [spec.name for spec in model.outputs]
+    if requested is None:
+        return tuple(RequestedOutput(name) for name in names)
+    for output in requested:
+        if output.name not in names:
+            raise InferenceRequestError(
+                f"unknown output {shown(output.name)}; the model's outputs are {', '.join(names)}"
+            )
+    return requested
+
+
+def _output_tensors(
+    model: OnnxModel, outputs: list[np.ndarray], wanted: tuple[RequestedOutput, ...]
+) -> tuple[OutputTensor, ...]:
+    by_name = {spec.name: (spec, value) for spec, value in zip(model.outputs, outputs, strict=True)}
+    tensors = []
+    for output in wanted:
+        spec, value = by_name[output.name]  # a challenger without it: KeyError, a 500
+        tensors.append(OutputTensor(spec.name, spec.datatype, value.shape, value, output.binary))
+    return tuple(tensors)

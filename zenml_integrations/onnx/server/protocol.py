@@ -1,45 +1,55 @@
-"""Open Inference Protocol (V2) request parsing and response encoding.
+"""Open Inference Protocol (V2) over REST: JSON (and binary) bodies in, JSON (and binary) out.
 
 The hot path parses JSON with orjson (several times faster than the stdlib
-on arrays of floats) straight into a float32 array and validates it against
-the model's input metadata: no per-request pydantic models. Every rejection
-is an ``InferenceRequestError`` whose message says what was wrong and what
-was expected; the server turns it into HTTP 400 ``{"error": ...}``.
+on arrays of floats) and checks only the fields' JSON types here; what the
+values mean is checked behind ``DataPlane.infer_decoded``, the same for every
+transport. ``records`` (a list of feature objects) is this server's
+convenience beside the protocol's tensors. Every rejection is an
+``InferenceRequestError``, answered with HTTP 400 ``{"error": ...}``.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import orjson
-from zenml_integrations.onnx.server.model import Batch, OnnxModel, batch_rows
+from zenml_integrations.onnx.server.binary import BinarySection, array_from_bytes, array_to_bytes
+from zenml_integrations.onnx.server.inputs import request_batch
+from zenml_integrations.onnx.server.model import Batch, OnnxModel
+from zenml_integrations.onnx.server.oip import (
+    DecodedRequest,
+    InferResult,
+    RequestedOutput,
+    RequestTensor,
+)
 from zenml_integrations.onnx.server.tensors import (
-    INTEGER_DATATYPES,
-    JSON_TYPES,
-    NUMERIC_DATATYPES,
-    OIP_NUMPY,
+    MAX_DIMENSION,
     InferenceRequestError,
-    Tensor,
     as_input_type,
-    check_declared,
     shown,
 )
-from zenml_integrations.tabular import FeatureKind, FeatureValueError, encode_values
 
 if TYPE_CHECKING:
     from zenml_integrations.onnx.server.feature_lookup import EntityFeatures
 
-# Up to this many values, a Python sum checks finiteness faster than numpy.
-_SMALL_BATCH_VALUES = 256
+
+@dataclass(frozen=True, slots=True)
+class RestRequest:
+    """A decoded REST request and its transport-only wish.
+
+    ``binary_outputs``: Triton's ``binary_data_output`` request parameter, for a
+    request that names no outputs (each named output carries its own flag).
+    """
+
+    request: DecodedRequest
+    binary_outputs: bool
 
 
 @dataclass(frozen=True)
 class InferenceRequest:
-    """A parsed, validated request: the model-ready batch and the fields to echo."""
+    """A JSON body as the server reads it: the model-ready batch and the fields to echo."""
 
     batch: Batch
     request_id: str | None
@@ -54,14 +64,27 @@ def parse_infer_request(
     allow_nan: bool,
     entities: EntityFeatures | None = None,
 ) -> InferenceRequest:
-    """Decode a V2 tensor request or a ``records`` request into a model-ready batch.
+    """Decode a JSON body and check it against ``model``, as the server does before routing."""
+    decoded = decode_request(body, None, model, entities).request
+    batch = request_batch(
+        decoded.inputs, model, max_batch_rows=max_batch_rows, allow_nan=allow_nan,
+        entities=entities,
+    )  # fmt: skip
+    return InferenceRequest(batch, decoded.id, decoded.routing_key)
 
-    A model with one input per feature takes one tensor per feature (the
-    tabular convention of MLServer and KServe clients) or records; ``null`` is
-    a missing value there, which the model's own imputer fills. With
-    ``entities``, a request whose input (or record key) is the entity column
-    carries ids; their features are looked up and become the batch.
+
+def decode_request(
+    body: bytes, header_length: int | None, model: OnnxModel, entities: EntityFeatures | None
+) -> RestRequest:
+    """A V2 tensor request or a ``records`` request, with binary data when ``header_length`` says.
+
+    ``model`` (the champion, or the pinned version) gives records their
+    feature order; ``entities`` tells records of entity ids from feature records.
     """
+    section: BinarySection | None = None
+    if header_length is not None:
+        section = BinarySection(memoryview(body)[header_length:])
+        body = body[:header_length]
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -71,71 +94,196 @@ def parse_infer_request(
     request_id = payload.get("id")
     if request_id is not None and not isinstance(request_id, str):
         raise InferenceRequestError("'id' must be a string")
-    parameters = payload.get("parameters") or {}
-    routing_key = parameters.get("routing_key") if isinstance(parameters, dict) else None
-    batch: Batch
-    if entities is not None and _names_entities(payload, entities.entity_column):
-        batch = entities.batch(_entity_ids(payload, entities, max_batch_rows))
-    elif "inputs" in payload:
-        batch = (
-            _feature_tensors(payload["inputs"], model)
-            if model.tabular
-            else _tensor_batch(payload["inputs"], model)
-        )
+    parameters = _parameters(payload.get("parameters"), "the request")
+    routing_key = parameters.get("routing_key")
+    binary_outputs = parameters.get("binary_data_output") is True
+    inputs: tuple[RequestTensor, ...]
+    if "inputs" in payload:
+        tensors = payload["inputs"]
+        if not isinstance(tensors, list):
+            raise InferenceRequestError(
+                "'inputs' must be a list of tensors (one for all features, or one per feature)"
+            )
+        inputs = tuple(_tensor(tensor, index, section) for index, tensor in enumerate(tensors))
     elif "records" in payload:
-        batch = (
-            _feature_records(payload["records"], model)
-            if model.tabular
-            else _records_batch(payload["records"], model)
-        )
+        inputs = _records(payload["records"], model, entities)
     else:
         raise InferenceRequestError(
             "request needs 'inputs' (V2 tensors) or 'records' (a list of feature objects)"
         )
-    rows = batch_rows(batch)
-    if rows == 0:
-        raise InferenceRequestError("the batch has no rows")
-    if rows > max_batch_rows:
-        raise InferenceRequestError(f"batch of {rows} rows exceeds the limit of {max_batch_rows}")
-    if isinstance(batch, dict):
-        _refuse_infinities(batch)
-    elif batch.dtype.kind == "f" and not _all_finite(batch):
-        _refuse_non_finite(batch, model, allow_nan)
-    return InferenceRequest(
-        batch, request_id, routing_key if isinstance(routing_key, str) else None
+    if section is not None:
+        section.finish()
+    outputs = _requested_outputs(payload.get("outputs"), binary_outputs)
+    decoded = DecodedRequest(
+        request_id, inputs, outputs, routing_key if isinstance(routing_key, str) else None
     )
+    return RestRequest(decoded, binary_outputs)
 
 
-def _all_finite(batch: np.ndarray) -> bool:
-    """Whether no value is NaN or infinite, cheaply for the one-row requests that dominate.
-
-    A sum is finite only if every value is (NaN and infinities propagate); for a
-    few values Python's sum beats any numpy reduction's fixed cost of a few
-    microseconds. A finite batch whose sum overflows falls through to the mask.
-    """
-    total = sum(batch.ravel().tolist()) if batch.size <= _SMALL_BATCH_VALUES else batch.sum()
-    return math.isfinite(total) or bool(np.isfinite(batch).all())
-
-
-def _refuse_non_finite(batch: np.ndarray, model: OnnxModel, allow_nan: bool) -> None:
-    """Name the first value the model cannot take: a missing one, an infinity, or one too large.
-
-    A number beyond the input type's range became infinity in the cast, so an
-    infinity is refused even where missing values (NaN) are allowed.
-    """
-    refused = np.isinf(batch) if allow_nan else ~np.isfinite(batch)
-    if not refused.any():
-        return
-    row, column = (int(index) for index in np.argwhere(refused)[0])
-    where = f"at row {row}, feature '{model.feature_names[column]}'"
-    if np.isinf(batch[row, column]):
+def _parameters(parameters: Any, owner: str) -> dict[str, Any]:
+    if parameters is None:
+        return {}
+    if not isinstance(parameters, dict):
         raise InferenceRequestError(
-            f"value {where} is infinite or beyond the {batch.dtype} range of input "
-            f"'{model.input.name}'; send a finite number that fits it"
+            f"'parameters' of {owner} must be an object, got {shown(parameters)}"
         )
-    raise InferenceRequestError(
-        f"missing value (null or NaN) {where}; this model does not accept missing values"
+    return parameters
+
+
+def _tensor(tensor: Any, index: int, section: BinarySection | None) -> RequestTensor:
+    """One input's fields, checked for their JSON types; its data from the binary section."""
+    if not isinstance(tensor, dict):
+        raise InferenceRequestError(
+            f"input {index} must be an object with name, datatype, shape and data; "
+            f"got {shown(tensor)}"
+        )
+    get = tensor.get
+    name, datatype, shape = get("name"), get("datatype"), get("shape")
+    if not isinstance(name, str):
+        raise InferenceRequestError(f"input {index}: 'name' must be a string, got {shown(name)}")
+    if not isinstance(datatype, str):
+        raise InferenceRequestError(
+            f"input {name!r}: 'datatype' must be a string such as \"FP32\", got {shown(datatype)}"
+        )
+    # bool is an int subclass, and true is not a dimension
+    if not isinstance(shape, list) or not all(
+        type(dim) is int and 0 <= dim <= MAX_DIMENSION for dim in shape
+    ):
+        raise InferenceRequestError(
+            f"input {name!r}: 'shape' must be a list of non-negative integers, got {shown(shape)}"
+        )
+    size = _parameters(get("parameters"), f"input {name!r}").get("binary_data_size")
+    if size is not None:
+        if section is None:
+            raise InferenceRequestError(
+                f"input {name!r} has binary_data_size but the request has no "
+                "Inference-Header-Content-Length header; send the JSON header's length in it"
+            )
+        if "data" in tensor:
+            raise InferenceRequestError(
+                f"input {name!r} has both 'data' and binary_data_size; send one of them"
+            )
+        raw = section.take(name, size)
+        return RequestTensor(
+            name, datatype, tuple(shape), array_from_bytes(name, datatype, shape, raw)
+        )
+    data = get("data")
+    if not isinstance(data, list):
+        raise InferenceRequestError(
+            f"input {name!r}: 'data' must be a list of values (flat, or nested as the shape), "
+            f"got {shown(data)}"
+        )
+    return RequestTensor(name, datatype, tuple(shape), data)
+
+
+def _requested_outputs(outputs: Any, binary_default: bool) -> tuple[RequestedOutput, ...] | None:
+    """The outputs a request names (``None``: all), each as raw bytes or JSON."""
+    if outputs is None:
+        return None
+    if not isinstance(outputs, list):
+        raise InferenceRequestError(
+            f"'outputs' must be a list of objects with a 'name', got {shown(outputs)}"
+        )
+    requested = []
+    for index, output in enumerate(outputs):
+        name = output.get("name") if isinstance(output, dict) else None
+        if not isinstance(name, str):
+            raise InferenceRequestError(
+                f"output {index} must be an object with a string 'name', got {shown(output)}"
+            )
+        binary = _parameters(output.get("parameters"), f"output {name!r}").get("binary_data")
+        if binary is not None and not isinstance(binary, bool):
+            raise InferenceRequestError(
+                f"output {name!r}: 'binary_data' must be true or false, got {shown(binary)}"
+            )
+        requested.append(RequestedOutput(name, binary_default if binary is None else binary))
+    return tuple(requested)
+
+
+def _records(
+    records: Any, model: OnnxModel, entities: EntityFeatures | None
+) -> tuple[RequestTensor, ...]:
+    """``records`` as the tensors a client would have sent for them."""
+    if entities is not None and _entity_records(records, entities.entity_column):
+        column = entities.entity_column
+        for index, row in enumerate(records):
+            if not isinstance(row, dict) or list(row) != [column]:
+                keys = sorted(row) if isinstance(row, dict) else type(row).__name__
+                raise InferenceRequestError(
+                    f"record {index}: an entity request's records hold only '{column}', got {keys}"
+                )
+        ids = [row[column] for row in records]
+        datatype = "INT64" if entities.entity_type is int else "BYTES"
+        return (RequestTensor(column, datatype, (len(ids),), ids),)
+    expected = model.feature_names
+    _check_records(records, expected)
+    if model.tabular:  # typed by each feature's kind: the kind's encoder names a wrong value
+        return tuple(
+            RequestTensor(name, _record_datatype(kind, [row[name] for row in records]),
+                          (len(records),), [row[name] for row in records])
+            for name, kind in model.feature_kinds.items()
+        )  # fmt: skip
+    # Records carry no datatype: their numbers are read as FP64 would be.
+    flat = [row[feature] for row in records for feature in expected]
+    shape = [len(records), len(expected)]
+    values = as_input_type("records", "FP64", flat, shape, model.input.dtype)
+    return (RequestTensor(model.input.name, model.input.datatype, tuple(shape), values),)
+
+
+def _record_datatype(kind: str, values: list[Any]) -> str:
+    if kind in ("categorical", "datetime"):
+        return "BYTES"
+    if kind == "boolean" and all(value is None or isinstance(value, bool) for value in values):
+        return "BOOL"
+    return "FP64"
+
+
+def _entity_records(records: Any, column: str) -> bool:
+    """True when ``records`` send ids in ``column`` rather than features."""
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and isinstance(records[0], dict)
+        and (column in records[0])
     )
+
+
+def encode_response(result: InferResult, all_binary: bool) -> tuple[bytes, int | None]:
+    """The V2 response body, and the JSON header's length when outputs follow as raw bytes.
+
+    ``all_binary``: every output as raw bytes (``binary_data_output`` with no outputs named).
+    """
+    tensors: list[dict[str, Any]] = []
+    blobs: list[bytes] = []
+    for output in result.outputs:
+        tensor: dict[str, Any] = {
+            "name": output.name,
+            "datatype": output.datatype,
+            "shape": list(output.shape),
+        }
+        if output.binary or all_binary:
+            blob = array_to_bytes(output.data)
+            tensor["parameters"] = {"binary_data_size": len(blob)}
+            blobs.append(blob)
+        elif output.data.dtype == object:  # strings: orjson serializes numeric arrays only
+            tensor["data"] = [_text(value) for value in output.data.ravel().tolist()]
+        else:
+            tensor["data"] = output.data.ravel()
+        tensors.append(tensor)
+    response = {
+        "model_name": result.model_name,
+        "model_version": result.model_version,
+        "id": result.id,
+        "outputs": tensors,
+    }
+    header = orjson.dumps(response, option=orjson.OPT_SERIALIZE_NUMPY)
+    if not blobs:
+        return header, None
+    return b"".join([header, *blobs]), len(header)
+
+
+def _text(value: Any) -> Any:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
 
 
 def _lenient_json(body: bytes) -> Any:
@@ -162,175 +310,6 @@ def _lenient_json(body: bytes) -> Any:
     return payload
 
 
-def _tensor_batch(inputs: Any, model: OnnxModel) -> np.ndarray:
-    if not isinstance(inputs, list) or len(inputs) != 1:
-        raise InferenceRequestError(
-            f"'inputs' must be a list with one tensor named '{model.input.name}'"
-        )
-    tensor = Tensor.parse(inputs[0], 0)
-    name, shape = tensor.name, tensor.shape
-    if name != model.input.name:
-        raise InferenceRequestError(
-            f"unknown input {shown(name)}; the model's input is '{model.input.name}'"
-        )
-    if tensor.datatype not in OIP_NUMPY:
-        raise InferenceRequestError(
-            f"input '{name}' has datatype {shown(tensor.datatype)}; send FP32 (or another "
-            f"numeric type: {', '.join(OIP_NUMPY)})"
-        )
-    if len(shape) != 2:
-        raise InferenceRequestError(
-            f"input '{name}' shape {shown(shape)} must be [rows, {model.n_features}]"
-        )
-    if shape[1] != model.n_features:
-        raise InferenceRequestError(
-            f"input '{name}' has {shown(shape[1])} features per row; the model expects "
-            f"{model.n_features}"
-        )
-    values = as_input_type(
-        f"input '{name}'", tensor.datatype, tensor.flat_data(), shape, model.input.dtype
-    )
-    return values.reshape(shape[0], shape[1])
-
-
-_DATATYPES_BY_KIND: dict[FeatureKind, frozenset[str]] = {
-    "numeric": NUMERIC_DATATYPES,
-    "boolean": NUMERIC_DATATYPES | {"BOOL"},
-    "categorical": frozenset({"BYTES"}),
-    "datetime": frozenset({"BYTES"}),
-}
-
-
-def _feature_tensors(inputs: Any, model: OnnxModel) -> dict[str, np.ndarray]:
-    """One ``[rows]`` or ``[rows, 1]`` tensor per feature, typed by the feature's kind."""
-    if not isinstance(inputs, list):
-        raise InferenceRequestError("'inputs' must be a list of tensors, one per feature")
-    tensors = [Tensor.parse(tensor, index) for index, tensor in enumerate(inputs)]
-    by_name = {tensor.name: tensor for tensor in tensors}
-    if len(by_name) != len(inputs) or set(by_name) != set(model.feature_names):
-        missing = sorted(set(model.feature_names) - set(by_name))
-        extra = sorted(map(str, set(by_name) - set(model.feature_names)))
-        raise InferenceRequestError(
-            f"send one input per feature: missing {missing}, unexpected {extra}"
-            + (" or repeated" if len(by_name) != len(inputs) else "")
-        )
-    batch: dict[str, np.ndarray] = {}
-    for name, kind in model.feature_kinds.items():
-        tensor = by_name[name]
-        datatype = tensor.datatype
-        if datatype not in _DATATYPES_BY_KIND[kind]:
-            wanted = "BYTES (strings)" if kind in ("categorical", "datetime") else "FP32"
-            raise InferenceRequestError(
-                f"input '{name}' is a {kind} feature sent as {shown(datatype)}; send {wanted}"
-            )
-        if len(tensor.shape) not in (1, 2) or tensor.shape[1:] not in ([], [1]):
-            raise InferenceRequestError(
-                f"input '{name}' needs shape [rows] (or [rows, 1]); got shape {shown(tensor.shape)}"
-            )
-        data = tensor.flat_data()
-        if datatype in JSON_TYPES:  # of the declared type, then encoded as the feature's kind
-            check_declared(f"input '{name}'", datatype, data, tensor.shape)
-        batch[name] = _encode(kind, name, data)
-    if len({values.shape[0] for values in batch.values()}) > 1:
-        rows = {name: values.shape[0] for name, values in batch.items()}
-        raise InferenceRequestError(f"inputs hold different numbers of rows: {rows}")
-    return batch
-
-
-def _feature_records(records: Any, model: OnnxModel) -> dict[str, np.ndarray]:
-    _check_records(records, model.feature_names)
-    return {
-        name: _encode(kind, name, [row[name] for row in records])
-        for name, kind in model.feature_kinds.items()
-    }
-
-
-def _encode(kind: FeatureKind, name: str, values: list[Any]) -> np.ndarray:
-    try:
-        return encode_values(kind, values)
-    except FeatureValueError as error:
-        raise InferenceRequestError(f"feature '{name}' ({kind}), {error}") from None
-    except OverflowError:  # a JSON integer beyond every float
-        raise InferenceRequestError(
-            f"feature '{name}' ({kind}) holds a number beyond the float range"
-        ) from None
-
-
-def _refuse_infinities(batch: dict[str, np.ndarray]) -> None:
-    for name, values in batch.items():
-        if values.dtype == np.float32 and np.isinf(values).any():
-            row = int(np.argwhere(np.isinf(values))[0][0])
-            raise InferenceRequestError(
-                f"feature '{name}' is infinite at row {row}; send a number, or null when missing"
-            )
-
-
-def _names_entities(payload: dict[str, Any], column: str) -> bool:
-    """True when the request sends ids in ``column`` rather than feature vectors."""
-    inputs = payload.get("inputs")
-    if isinstance(inputs, list) and inputs and isinstance(inputs[0], dict):
-        return bool(inputs[0].get("name") == column)
-    records = payload.get("records")
-    return (
-        isinstance(records, list)
-        and bool(records)
-        and isinstance(records[0], dict)
-        and (column in records[0])
-    )
-
-
-def _entity_ids(
-    payload: dict[str, Any], entities: EntityFeatures, max_batch_rows: int
-) -> list[int | str]:
-    """The ids of an entity request, checked against the store's key type."""
-    column, expected = entities.entity_column, entities.entity_type
-    if "inputs" in payload:
-        inputs = payload["inputs"]
-        if len(inputs) != 1:
-            raise InferenceRequestError(
-                f"an entity request has one input, '{column}'; got {len(inputs)} inputs"
-            )
-        tensor = Tensor.parse(inputs[0], 0)
-        datatype = tensor.datatype
-        allowed = INTEGER_DATATYPES if expected is int else frozenset({"BYTES"})
-        if datatype not in allowed:
-            wanted = "INT64" if expected is int else "BYTES"
-            raise InferenceRequestError(
-                f"input '{column}' has datatype {shown(datatype)}; entity ids are sent as {wanted}"
-            )
-        ids, shape = tensor.data, tensor.shape
-        if shape not in ([len(ids)], [len(ids), 1]):
-            raise InferenceRequestError(
-                f"input '{column}' needs 'data' as a list of ids and shape [rows] (or "
-                f"[rows, 1]) matching it; got shape {shape!r}"
-            )
-    else:
-        records = payload["records"]
-        for index, row in enumerate(records):
-            if not isinstance(row, dict) or list(row) != [column]:
-                keys = sorted(row) if isinstance(row, dict) else type(row).__name__
-                raise InferenceRequestError(
-                    f"record {index}: an entity request's records hold only '{column}', got {keys}"
-                )
-        ids = [row[column] for row in records]
-    if not ids:
-        raise InferenceRequestError("the batch has no rows")
-    if len(ids) > max_batch_rows:
-        raise InferenceRequestError(
-            f"batch of {len(ids)} rows exceeds the limit of {max_batch_rows}"
-        )
-    for index, entity_id in enumerate(ids):
-        # bool is an int subclass, and true is never a customer id.
-        if type(entity_id) is not expected or (
-            isinstance(entity_id, int) and not -(2**63) <= entity_id < 2**63
-        ):
-            raise InferenceRequestError(
-                f"{column} at row {index} is {entity_id!r}; ids of this store are "
-                f"{'64-bit integers' if expected is int else 'strings'}"
-            )
-    return ids
-
-
 def _check_records(records: Any, expected: tuple[str, ...]) -> None:
     if not isinstance(records, list) or not all(isinstance(row, dict) for row in records):
         raise InferenceRequestError("'records' must be a list of objects mapping feature to value")
@@ -342,36 +321,3 @@ def _check_records(records: Any, expected: tuple[str, ...]) -> None:
                 f"record {index}: missing features {missing}, unexpected features {extra}"
                 " (send null for a missing value)"
             )
-
-
-def _records_batch(records: Any, model: OnnxModel) -> np.ndarray:
-    expected = model.feature_names
-    _check_records(records, expected)
-    # Records carry no datatype: their numbers are read as FP64 would be.
-    flat = [row[feature] for row in records for feature in expected]
-    shape = [len(records), len(expected)]
-    values = as_input_type("records", "FP64", flat, shape, model.input.dtype)
-    return values.reshape(len(records), len(expected))
-
-
-def encode_infer_response(
-    model: OnnxModel, outputs: list[np.ndarray], request_id: str | None
-) -> bytes:
-    """The V2 response: every output tensor, flattened, with its shape."""
-    tensors = [
-        {
-            "name": spec.name,
-            "datatype": spec.datatype,
-            "shape": list(value.shape),
-            "data": np.ascontiguousarray(value).ravel(),
-        }
-        for spec, value in zip(model.outputs, outputs, strict=True)
-    ]
-    response: dict[str, Any] = {
-        "model_name": model.name,
-        "model_version": model.version,
-        "outputs": tensors,
-    }
-    if request_id is not None:
-        response["id"] = request_id
-    return orjson.dumps(response, option=orjson.OPT_SERIALIZE_NUMPY)

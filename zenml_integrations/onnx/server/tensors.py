@@ -1,4 +1,4 @@
-"""One Open Inference Protocol (V2) tensor as JSON gives it, checked against its datatype.
+"""The values of an Open Inference Protocol tensor, checked against its declared datatype.
 
 Every field and value a client sends is checked before numpy sees it: a
 field of the wrong JSON type, data nested unlike its shape, a value that
@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from zenml_integrations.onnx.server.oip import RequestTensor
 
 # The numeric OIP datatypes and the numpy type that holds each exactly.
 OIP_NUMPY: dict[str, type[np.generic]] = {
@@ -57,69 +59,27 @@ def shown(value: Any) -> str:
     return f"{text[:SHOWN_CHARACTERS]}... ({len(text)} characters)"
 
 
-@dataclass(frozen=True)
-class Tensor:
-    """One V2 input tensor whose fields have the JSON types the protocol gives them."""
-
-    name: str
-    datatype: str
-    shape: list[int]
-    data: list[Any]
-
-    @classmethod
-    def parse(cls, tensor: Any, index: int) -> Tensor:
-        """Check a tensor's fields, naming the first one of the wrong type."""
-        if not isinstance(tensor, dict):
-            raise InferenceRequestError(
-                f"input {index} must be an object with name, datatype, shape and data; "
-                f"got {shown(tensor)}"
-            )
-        get = tensor.get
-        name, datatype, shape, data = get("name"), get("datatype"), get("shape"), get("data")
-        if not isinstance(name, str):
-            raise InferenceRequestError(
-                f"input {index}: 'name' must be a string, got {shown(name)}"
-            )
-        if not isinstance(datatype, str):
-            raise InferenceRequestError(
-                f"input {name!r}: 'datatype' must be a string such as \"FP32\", "
-                f"got {shown(datatype)}"
-            )
-        # bool is an int subclass, and true is not a dimension
-        if not isinstance(shape, list) or not all(
-            type(dim) is int and 0 <= dim <= MAX_DIMENSION for dim in shape
-        ):
-            raise InferenceRequestError(
-                f"input {name!r}: 'shape' must be a list of non-negative integers, "
-                f"got {shown(shape)}"
-            )
-        if not isinstance(data, list):
-            raise InferenceRequestError(
-                f"input {name!r}: 'data' must be a list of values (flat, or nested as the shape), "
-                f"got {shown(data)}"
-            )
-        return cls(name, datatype, shape, data)
-
-    def flat_data(self) -> list[Any]:
-        """The values in row-major order; nested data must nest exactly as the shape says."""
-        level, nested = self.data, bool(self.data) and type(self.data[0]) is list
-        for depth in range(1, len(self.shape)) if nested else ():
-            if len(level) != math.prod(self.shape[:depth]) or not all(
-                type(item) is list for item in level
-            ):
-                break
-            level = list(chain.from_iterable(level))
-        if len(level) == math.prod(self.shape):
-            return level
-        if nested:
-            raise InferenceRequestError(
-                f"input {self.name!r}: nested 'data' does not nest as shape "
-                f"{shown(self.shape)}; send it flat (row-major) or nested exactly as the shape"
-            )
+def flat_values(tensor: RequestTensor) -> list[Any]:
+    """JSON ``data`` in row-major order; nested data must nest exactly as the shape says."""
+    data, shape = tensor.data, list(tensor.shape)
+    if not isinstance(data, list):
+        raise TypeError(f"input {tensor.name!r} carries an array, not JSON values")
+    level, nested = data, bool(data) and type(data[0]) is list
+    for depth in range(1, len(shape)) if nested else ():
+        if len(level) != math.prod(shape[:depth]) or not all(type(item) is list for item in level):
+            break
+        level = list(chain.from_iterable(level))
+    if len(level) == math.prod(shape):
+        return level
+    if nested:
         raise InferenceRequestError(
-            f"input {self.name!r} has {len(level)} values; shape {shown(self.shape)} "
-            f"needs {shown(math.prod(self.shape))}"
+            f"input {tensor.name!r}: nested 'data' does not nest as shape "
+            f"{shown(shape)}; send it flat (row-major) or nested exactly as the shape"
         )
+    raise InferenceRequestError(
+        f"input {tensor.name!r} has {len(level)} values; shape {shown(shape)} "
+        f"needs {shown(math.prod(shape))}"
+    )
 
 
 def check_declared(where: str, datatype: str, flat: list[Any], shape: list[int]) -> None:
@@ -146,25 +106,16 @@ def check_declared(where: str, datatype: str, flat: list[Any], shape: list[int])
 def as_input_type(
     where: str, datatype: str, flat: list[Any], shape: list[int], target: np.dtype[Any]
 ) -> np.ndarray:
-    """Values sent as ``datatype``, checked against it, in the model's input type.
+    """JSON values sent as ``datatype``, checked against it, in the model's input type.
 
     A datatype the input type cannot take without loss is refused (floats into
     an integer input, numbers into a boolean one); numeric values into a float
     input are rounded as a float model sees them.
     """
     check_declared(where, datatype, flat, shape)
+    _check_cast(where, datatype, target, has_null=None in flat)
     if target.kind in "iu":
-        if datatype in FLOAT_DATATYPES or None in flat:
-            raise InferenceRequestError(
-                f"{where}: the model's input takes {target} values; {datatype} data (or null) "
-                "cannot be cast to it without loss; send integers as INT64"
-            )
         _check_integer_range(where, datatype, flat, np.iinfo(target))
-    elif target.kind == "b" and datatype != "BOOL":
-        raise InferenceRequestError(
-            f"{where}: the model's input takes booleans; {datatype} cannot be cast to it "
-            "without loss; send BOOL"
-        )
     try:
         values = np.asarray(flat, dtype=target)
     except OverflowError:  # a JSON integer beyond every float
@@ -175,6 +126,33 @@ def as_input_type(
     if datatype == "FP16" and bool((np.abs(values) > np.finfo(np.float16).max).any()):
         raise InferenceRequestError(f"{where}: a value is beyond the FP16 range; send FP32")
     return values
+
+
+def array_as_input_type(
+    where: str, datatype: str, values: np.ndarray, target: np.dtype[Any]
+) -> np.ndarray:
+    """Raw values (already of ``datatype``: binary data, gRPC contents) in the model's input type.
+
+    The same rules as for JSON values: only casts without loss.
+    """
+    _check_cast(where, datatype, target, has_null=False)
+    if target.kind in "iu" and datatype in INTEGER_DATATYPES and values.size:
+        extremes = [int(values.min()), int(values.max())]
+        _check_integer_range(where, datatype, extremes, np.iinfo(target))
+    return values.astype(target, copy=False)
+
+
+def _check_cast(where: str, datatype: str, target: np.dtype[Any], *, has_null: bool) -> None:
+    if target.kind in "iu" and (datatype in FLOAT_DATATYPES or has_null):
+        raise InferenceRequestError(
+            f"{where}: the model's input takes {target} values; {datatype} data (or null) "
+            "cannot be cast to it without loss; send integers as INT64"
+        )
+    if target.kind == "b" and datatype != "BOOL":
+        raise InferenceRequestError(
+            f"{where}: the model's input takes booleans; {datatype} cannot be cast to it "
+            "without loss; send BOOL"
+        )
 
 
 def _check_integer_range(where: str, datatype: str, flat: list[Any], limits: np.iinfo[Any]) -> None:

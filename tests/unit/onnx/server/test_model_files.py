@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
-from zenml_integrations.onnx.server import inference
+from zenml_integrations.onnx.server import rest
 from zenml_integrations.onnx.server.__main__ import main as serve
 from zenml_integrations.onnx.server.app import OnnxServer, create_server
 from zenml_integrations.onnx.server.config import ServerConfig
@@ -211,14 +211,14 @@ def test_given_a_large_body_being_parsed_then_small_requests_answer_meanwhile(
     model_dir: Path, monkeypatch: pytest.MonkeyPatch, gate: Gate
 ) -> None:
     server = serving(model_dir, monkeypatch)
-    parse = inference.parse_infer_request
+    parse = rest.decode_request
 
     def held_parse(body: bytes, *args: Any, **kwargs: Any) -> Any:
         if len(body) > 1024 * 1024:
             gate.hold()
         return parse(body, *args, **kwargs)
 
-    monkeypatch.setattr(inference, "parse_infer_request", held_parse)
+    monkeypatch.setattr(rest, "decode_request", held_parse)
     large = {**ROW, "id": "x" * (2 * 1024 * 1024)}
 
     statuses = gate.meanwhile(

@@ -86,7 +86,7 @@ def test_given_an_error_on_every_request_then_each_500_is_counted_and_one_traceb
     def broken(*_: object) -> None:
         raise RuntimeError("a bug on the request path")
 
-    monkeypatch.setattr(server.data_plane, "infer", broken)
+    monkeypatch.setattr(server.data_plane, "infer_decoded", broken)
     with caplog.at_level(logging.ERROR, logger="zenml_integrations.onnx.server"):
         statuses = [call(server, "POST", INFER, ROW).status for _ in range(5)]
 
