@@ -47,12 +47,17 @@ def drift_metrics(verdict: DriftVerdict, model: str, version: str, now: float) -
 
 
 def export_metrics(
-    registry: CollectorRegistry, model: str, *, textfile: Path | None, pushgateway_url: str | None
+    registry: CollectorRegistry,
+    model: str,
+    *,
+    textfile: Path | None,
+    pushgateway_url: str | None,
+    job: str = JOB,
 ) -> list[str]:
     """Write and/or push the registry; return where the series went.
 
-    Pushes are grouped by model: a push replaces its whole group, so one
-    model's run must not wipe another model's series.
+    Pushes are grouped by job and model: a push replaces its whole group, so
+    one model's run (or another job's, such as quality) must not wipe these series.
     """
     destinations = []
     if textfile is not None:
@@ -60,6 +65,6 @@ def export_metrics(
         write_to_textfile(str(textfile), registry)
         destinations.append(str(textfile))
     if pushgateway_url:
-        push_to_gateway(pushgateway_url, job=JOB, registry=registry, grouping_key={"model": model})
+        push_to_gateway(pushgateway_url, job=job, registry=registry, grouping_key={"model": model})
         destinations.append(pushgateway_url)
     return destinations

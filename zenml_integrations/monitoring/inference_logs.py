@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import orjson
@@ -12,6 +14,8 @@ import pandas as pd
 from zenml_integrations.monitoring.errors import InferenceLogMismatch
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -51,15 +55,42 @@ class ServedTraffic:
 def read_inference_logs(
     directory: Path, model_name: str, since: float, until: float | None = None
 ) -> dict[str, ServedTraffic]:
-    """Served traffic of ``model_name`` between ``since`` and ``until`` (Unix seconds).
+    """Served traffic of ``model_name`` between ``since`` and ``until`` (Unix seconds)."""
+    batches: dict[str, list[pd.DataFrame]] = {}
+    requests: dict[str, int] = {}
+    seen: dict[str, list[float]] = {}
+    for version, timestamp, rows in logged_requests(
+        directory, model_name, since, until, lambda record: _rows(record["inputs"])
+    ):
+        batches.setdefault(version, []).append(rows)
+        requests[version] = requests.get(version, 0) + 1
+        bounds = seen.setdefault(version, [timestamp, timestamp])
+        bounds[0], bounds[1] = min(bounds[0], timestamp), max(bounds[1], timestamp)
+    return {
+        version: ServedTraffic(
+            version=version,
+            inputs=pd.concat(parts, ignore_index=True),
+            requests=requests[version],
+            first_timestamp=seen[version][0],
+            last_timestamp=seen[version][1],
+        )
+        for version, parts in batches.items()
+    }
+
+
+def logged_requests(
+    directory: Path,
+    model_name: str,
+    since: float,
+    until: float | None,
+    parse: Callable[[dict[str, Any]], T],
+) -> Iterator[tuple[str, float, T]]:
+    """Each logged request of ``model_name`` in the window: its version, time and ``parse(record)``.
 
     Files last written before ``since`` are skipped without being opened. A
     line that cannot be parsed (a file cut off mid-write) is counted and
     skipped: monitoring must not fail on the server's own crash.
     """
-    batches: dict[str, list[pd.DataFrame]] = {}
-    requests: dict[str, int] = {}
-    seen: dict[str, list[float]] = {}
     skipped = 0
     for path in sorted(directory.glob("*.jsonl")) if directory.is_dir() else []:
         if path.stat().st_mtime < since:
@@ -73,27 +104,13 @@ def read_inference_logs(
                         continue
                     if until is not None and timestamp > until:
                         continue
-                    version = str(record["version"])
-                    rows = _rows(record["inputs"])
+                    parsed = (str(record["version"]), timestamp, parse(record))
                 except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                     skipped += 1
                     continue
-                batches.setdefault(version, []).append(rows)
-                requests[version] = requests.get(version, 0) + 1
-                bounds = seen.setdefault(version, [timestamp, timestamp])
-                bounds[0], bounds[1] = min(bounds[0], timestamp), max(bounds[1], timestamp)
+                yield parsed
     if skipped:
         logger.warning("skipped %d unreadable inference log lines in %s", skipped, directory)
-    return {
-        version: ServedTraffic(
-            version=version,
-            inputs=pd.concat(parts, ignore_index=True),
-            requests=requests[version],
-            first_timestamp=seen[version][0],
-            last_timestamp=seen[version][1],
-        )
-        for version, parts in batches.items()
-    }
 
 
 def _rows(inputs: object) -> pd.DataFrame:

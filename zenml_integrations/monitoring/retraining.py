@@ -46,3 +46,28 @@ def earlier_verdicts(count: int) -> list[bool]:
         outcome = run.steps[OUTCOME_STEP].run_metadata.get(OUTCOME_METADATA)
         passed.append(not isinstance(outcome, dict) or bool(outcome.get("drift_passed", True)))
     return passed
+
+
+def metric_drop(metric: str, production: float, training: float) -> float:
+    """How much worse ``production`` is than ``training``, in the metric's units (< 0: better).
+
+    Raises:
+        MonitoringConfigError: for a metric whose better direction is not known.
+    """
+    from zenml_integrations.training.metrics import HIGHER_IS_BETTER
+
+    if metric not in HIGHER_IS_BETTER:
+        raise MonitoringConfigError(
+            f"quality metric {metric!r} is not one of {sorted(HIGHER_IS_BETTER)}: set "
+            "quality.parameters.retrain.metric in configs/monitoring.yaml"
+        )
+    return training - production if HIGHER_IS_BETTER[metric] else production - training
+
+
+def quality_dropped(drop: float | None, max_drop: float, labels: int, min_labels: int) -> bool:
+    """True when enough outcomes show the model worse than at training by more than allowed.
+
+    A handful of labels is noise, not evidence: below ``min_labels`` no
+    version triggers retraining, however bad its numbers look.
+    """
+    return drop is not None and labels >= min_labels and drop > max_drop

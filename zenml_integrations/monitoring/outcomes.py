@@ -1,0 +1,243 @@
+"""True outcomes joined with the predictions that were served, every label counted once.
+
+Outcomes arrive after the predictions (a customer churns weeks later), as a
+file the user's labelling process appends to. The join is by the request id
+the server returned with each prediction, and by the row's position when a
+request sent several rows. Each outcome row ends in exactly one count
+(matched, late, duplicate, unknown id, before the window) and each logged
+prediction row in one of matched, late or missing, so nothing is dropped or
+counted twice without a number saying so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from zenml_integrations.monitoring.errors import MonitoringError
+from zenml_integrations.monitoring.inference_logs import logged_requests
+
+PREDICTION_COLUMNS = ["request_id", "row", "version", "timestamp", "prediction", "score"]
+
+
+class OutcomesError(MonitoringError, ValueError):
+    """The outcomes file is missing, unreadable or lacks a configured column."""
+
+
+class OutcomesSource(BaseModel):
+    """Where the true outcomes are and which column holds what."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = Field(description="CSV or parquet file of outcomes; relative to the project.")
+    id_column: str = Field(default="request_id", description="The id the server returned.")
+    time_column: str = Field(
+        default="event_time", description="When the outcome happened: ISO time or Unix seconds."
+    )
+    label_column: str = Field(default="label", description="The true value.")
+    row_column: str | None = Field(
+        default=None,
+        description="Position of the row in a request of several rows; default: row 0.",
+    )
+    positive_label: str | int | bool | None = Field(
+        default=None,
+        description="Binary classification: the true value that means class 1 (needed for "
+        "string labels such as 'yes'/'no'); default: labels are 0/1 or booleans.",
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _csv_or_parquet(cls, path: str) -> str:
+        if Path(path).suffix.lower() not in {".csv", ".parquet"}:
+            raise ValueError(f"outcomes path {path!r} must end in .csv or .parquet")
+        return path
+
+
+class VersionLabelCounts(BaseModel):
+    """What happened to one model version's predictions and their outcomes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    predictions: int = Field(description="Prediction rows logged in the window.")
+    matched: int = Field(description="Rows with an outcome in time: the ones scored.")
+    late: int = Field(description="Rows whose outcome came after the cut-off or the delay.")
+    missing: int = Field(description="Rows without an outcome (yet).")
+    duplicate: int = Field(description="Extra outcome rows for an id already labelled.")
+
+
+class LabelCounts(BaseModel):
+    """Every outcome row and every prediction row of a window, each in one count."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    outcomes: int = Field(description="Outcome rows read from the file.")
+    versions: dict[str, VersionLabelCounts]
+    unknown_id: int = Field(description="Outcome rows whose id no prediction of the window has.")
+    before_window: int = Field(description="Outcome rows from before the window started.")
+    window_start: float
+    window_end: float
+
+
+@dataclass(frozen=True)
+class LabelledPredictions:
+    """Matched predictions with their true value, and the counts of everything else."""
+
+    frame: pd.DataFrame  # PREDICTION_COLUMNS + "label", one row per matched prediction
+    counts: LabelCounts
+
+
+def read_outcomes(source: OutcomesSource) -> pd.DataFrame:
+    """The outcomes file as ``id``, ``row``, ``event_time`` (Unix seconds) and ``label``.
+
+    Raises:
+        OutcomesError: naming the file or column that is missing or unreadable.
+    """
+    path = Path(source.path).expanduser()
+    if not path.is_file():
+        raise OutcomesError(
+            f"outcomes file {path} does not exist: write the true outcomes there (request id, "
+            "event time, label) or set quality.parameters.outcomes.path in configs/monitoring.yaml"
+        )
+    try:
+        table = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+    except (OSError, ValueError) as error:
+        raise OutcomesError(f"cannot read the outcomes file {path}: {error}") from None
+    wanted = [source.id_column, source.time_column, source.label_column]
+    if source.row_column:
+        wanted.append(source.row_column)
+    absent = [column for column in wanted if column not in table.columns]
+    if absent:
+        raise OutcomesError(
+            f"outcomes file {path} has no column {absent}; it has {list(table.columns)}: fix "
+            "the column names in quality.parameters.outcomes of configs/monitoring.yaml"
+        )
+    rows = table[source.row_column] if source.row_column else pd.Series(0, index=table.index)
+    return pd.DataFrame(
+        {
+            "id": table[source.id_column].astype(str),
+            "row": pd.to_numeric(rows, errors="raise").astype(np.int64),
+            "event_time": _unix_seconds(table[source.time_column], source.time_column, path),
+            "label": table[source.label_column],
+        }
+    )
+
+
+def read_predictions(directory: Path, model_name: str, since: float, until: float) -> pd.DataFrame:
+    """The logged prediction rows of the window: ``PREDICTION_COLUMNS``, one row per served row.
+
+    ``score`` is the last column of a classifier's probabilities (class 1 of a
+    binary one) and NaN for a regressor, which has a single output.
+    """
+    parts = [
+        _prediction_rows(version, timestamp, request_id, outputs)
+        for version, timestamp, (request_id, outputs) in logged_requests(
+            directory, model_name, since, until, _id_and_outputs
+        )
+    ]
+    if not parts:
+        return pd.DataFrame({column: [] for column in PREDICTION_COLUMNS})
+    return pd.concat(parts, ignore_index=True)
+
+
+def join_outcomes(
+    predictions: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    *,
+    window_start: float,
+    window_end: float,
+    max_label_delay_seconds: float,
+) -> LabelledPredictions:
+    """Match outcomes to predictions by request id and row, counting every other case.
+
+    Of several outcomes for one id the earliest counts; the others are
+    duplicates. An id logged twice (a client reusing its ids) is matched to
+    its first prediction; the later ones stay missing. An outcome is late when
+    its event time is after ``window_end`` (the run's cut-off) or more than
+    ``max_label_delay_seconds`` after its prediction.
+    """
+    ordered = outcomes.sort_values("event_time", kind="stable")
+    before = ordered["event_time"] < window_start
+    in_scope = ordered[~before]
+    first = ~in_scope.duplicated(["id", "row"], keep="first")
+    logged = predictions.sort_values("timestamp", kind="stable")
+    keyed = logged[logged["request_id"].notna() & ~logged.duplicated(["request_id", "row"])]
+    keyed = keyed.rename(columns={"request_id": "id"})
+    joined = in_scope.merge(keyed, on=["id", "row"], how="left", indicator=True)
+    known = joined["_merge"] == "both"
+    late = known & (
+        (joined["event_time"] > window_end)
+        | (joined["event_time"] - joined["timestamp"] > max_label_delay_seconds)
+    )
+    matched = joined[known & ~late & first.to_numpy()]
+    late_first = joined[late & first.to_numpy()]
+    duplicates = joined[known & ~first.to_numpy()]
+    versions = {
+        str(version): VersionLabelCounts(
+            predictions=int(rows),
+            matched=int((matched["version"] == version).sum()),
+            late=int((late_first["version"] == version).sum()),
+            missing=int(
+                rows
+                - (matched["version"] == version).sum()
+                - (late_first["version"] == version).sum()
+            ),
+            duplicate=int((duplicates["version"] == version).sum()),
+        )
+        for version, rows in logged["version"].value_counts().sort_index().items()
+    }
+    frame = matched.rename(columns={"id": "request_id"})[[*PREDICTION_COLUMNS, "label"]]
+    counts = LabelCounts(
+        outcomes=len(outcomes),
+        versions=versions,
+        unknown_id=int((~known).sum()),
+        before_window=int(before.sum()),
+        window_start=window_start,
+        window_end=window_end,
+    )
+    return LabelledPredictions(frame=frame.reset_index(drop=True), counts=counts)
+
+
+def _id_and_outputs(record: dict[str, Any]) -> tuple[str | None, list[Any]]:
+    # Logs written before the server assigned ids named the client's id "id".
+    request_id = record.get("request_id", record.get("id"))
+    return (None if request_id is None else str(request_id)), list(record["outputs"])
+
+
+def _prediction_rows(
+    version: str, timestamp: float, request_id: str | None, outputs: list[Any]
+) -> pd.DataFrame:
+    prediction = np.asarray(outputs[0])
+    rows = prediction.shape[0]
+    scores = (
+        np.asarray(outputs[1], dtype=np.float64).reshape(rows, -1)[:, -1]
+        if len(outputs) > 1
+        else np.full(rows, np.nan)
+    )
+    return pd.DataFrame(
+        {
+            "request_id": [request_id] * rows,
+            "row": np.arange(rows, dtype=np.int64),
+            "version": version,
+            "timestamp": timestamp,
+            "prediction": prediction.reshape(rows, -1)[:, 0],
+            "score": scores,
+        }
+    )
+
+
+def _unix_seconds(values: pd.Series, column: str, path: Path) -> pd.Series:
+    """Event times as Unix seconds: numbers are taken as seconds, text and dates as UTC times."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype(np.float64)
+    try:
+        times = pd.to_datetime(values, utc=True)
+    except (ValueError, TypeError) as error:
+        raise OutcomesError(
+            f"column {column!r} of {path} holds a value that is not a time ({error}); write ISO "
+            "times (2026-05-01T12:00:00Z) or Unix seconds"
+        ) from None
+    return (times - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
