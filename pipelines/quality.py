@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from zenml import pipeline
+from zenml_integrations.monitoring.health_hooks import report_run_failure, report_run_success
 from zenml_integrations.monitoring.outcome import MetricsExport
 from zenml_integrations.monitoring.outcomes import OutcomesSource
 from zenml_integrations.monitoring.quality import QualityWindow, RetrainPolicy
@@ -14,7 +15,7 @@ DEFAULT_WINDOW = QualityWindow()
 DEFAULT_RETRAIN = RetrainPolicy()
 
 
-@pipeline(enable_cache=False)
+@pipeline(enable_cache=False, on_success=report_run_success, on_failure=report_run_failure)
 def quality_pipeline(
     model_name: str,
     outcomes: OutcomesSource,

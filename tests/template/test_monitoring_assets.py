@@ -16,6 +16,12 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from zenml_integrations.monitoring.pipeline_health import (
+    ChampionReport,
+    RunReport,
+    champion_metrics,
+    run_metrics,
+)
 
 from tests.helpers.onnx_models import FEATURES, logistic_model
 from tests.helpers.onnx_server import WEIGHTS, start_server, stop_server
@@ -51,12 +57,37 @@ DRIFT_METRICS = frozenset({
     "model_drift_gate_passed",
     "model_drift_last_run_timestamp_seconds",
 })  # fmt: skip
-CONTRACT = frozenset(SERVER_METRICS) | DRIFT_METRICS | {"up"}
+# Exported by every pipeline's hooks (job="pipeline_health").
+HEALTH_METRICS = frozenset({
+    "mlops_pipeline_last_run_timestamp_seconds",
+    "mlops_pipeline_last_run_success",
+    "mlops_pipeline_last_success_timestamp_seconds",
+    "mlops_pipeline_run_duration_seconds",
+    "mlops_pipeline_rows",
+    "mlops_pipeline_max_interval_seconds",
+    "mlops_champion_registered_timestamp_seconds",
+    "mlops_champion_max_age_seconds",
+})  # fmt: skip
+# Exported by the quality pipeline (job="model_quality").
+QUALITY_METRICS = frozenset({
+    "model_quality_metric",
+    "model_quality_training_metric",
+    "model_quality_drop",
+    "model_quality_below_threshold",
+    "model_quality_kpi",
+    "model_quality_labels",
+    "model_quality_unmatched_labels",
+    "model_quality_retrain",
+    "model_quality_last_run_timestamp_seconds",
+})  # fmt: skip
+CONTRACT = frozenset(SERVER_METRICS) | DRIFT_METRICS | HEALTH_METRICS | QUALITY_METRICS | {"up"}
 
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
 _LABEL_LISTS = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
 _IDENTIFIER = re.compile(r"(?<![\w:$.])[a-zA-Z_:][\w:]*(?![\w:])(?!\s*\()")
-_KEYWORDS = frozenset({"and", "or", "unless", "bool", "offset", "inf", "nan"})
+_KEYWORDS = frozenset(
+    {"and", "or", "unless", "bool", "offset", "inf", "nan", "group_left", "group_right"}
+)
 
 
 def metric_names(expr: str) -> set[str]:
@@ -125,7 +156,8 @@ def test_given_the_rule_tests_then_every_alert_has_a_firing_and_a_silent_case() 
     silent = {check["alertname"] for check in checks if not check.get("exp_alerts")}
     assert alerts >= {
         "ModelServerDown", "ModelErrorRateHigh", "ModelLatencyP99High", "ModelRollbackHappened",
-        "ModelDataDriftDetected", "ModelDriftMonitoringStale",
+        "ModelDataDriftDetected", "ModelDriftMonitoringStale", "PipelineRunFailed",
+        "PipelineStopped", "ModelChampionTooOld", "ModelQualityBelowThreshold",
     }  # fmt: skip
     assert alerts <= firing, f"alerts never tested firing: {sorted(alerts - firing)}"
     assert alerts <= silent, f"alerts never tested silent: {sorted(alerts - silent)}"
@@ -143,6 +175,9 @@ def test_given_the_dashboard_then_panels_have_ids_positions_datasources_and_targ
     assert variables["datasource"]["query"] == "prometheus"
     assert variables["model"]["query"]["query"] == "label_values(onnx_server_requests_total, model)"
     assert variables["model"]["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+    assert variables["pipeline"]["query"]["query"] == (
+        "label_values(mlops_pipeline_last_run_timestamp_seconds, pipeline)"
+    )
 
     panels = board["panels"]
     ids = [panel["id"] for panel in panels]
@@ -162,7 +197,8 @@ def test_given_the_dashboard_then_panels_have_ids_positions_datasources_and_targ
         for target in panel["targets"]:
             assert target["datasource"] == panel["datasource"], title
             assert target["expr"].strip(), title
-            assert '{model=~"$model"}' in target["expr"] or "job=" in target["expr"], title
+            selects = ('{model=~"$model"}', '{pipeline=~"$pipeline"}', "job=")
+            assert any(selector in target["expr"] for selector in selects), title
 
 
 def test_given_the_dashboard_exprs_when_promtool_parses_them_then_they_are_valid_promql(
@@ -213,6 +249,31 @@ def test_given_rules_and_dashboard_then_every_metric_is_recorded_or_in_the_contr
     unknown = used - recorded - CONTRACT
     assert not unknown, f"metrics neither recorded nor in the contract: {sorted(unknown)}"
     assert used >= DRIFT_METRICS, f"drift metrics nobody reads: {sorted(DRIFT_METRICS - used)}"
+    read = HEALTH_METRICS | QUALITY_METRICS - {"model_quality_kpi", "model_quality_retrain"}
+    assert used >= read, f"health or quality metrics nobody reads: {sorted(read - used)}"
+
+
+def test_given_full_health_reports_then_the_exporters_emit_exactly_the_contract_names() -> None:
+    run = RunReport(
+        pipeline="training_pipeline", succeeded=False, started=10.0, ended=70.0,
+        last_success=5.0, rows={"in": 100, "out": 80}, max_interval_hours=2.0,
+    )  # fmt: skip
+    champion = ChampionReport(model="churn", version="3", registered=1.0, max_age_days=30.0)
+    families = [*run_metrics(run).collect(), *champion_metrics(champion).collect()]
+    assert {family.name for family in families} == HEALTH_METRICS
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in families
+        for sample in family.samples
+    }
+    assert samples[("mlops_pipeline_run_duration_seconds",
+                    (("pipeline", "training_pipeline"),))] == 60.0  # fmt: skip
+    assert samples[("mlops_pipeline_last_run_success", (("pipeline", "training_pipeline"),))] == 0
+    assert samples[("mlops_pipeline_rows",
+                    (("direction", "out"), ("pipeline", "training_pipeline")))] == 80  # fmt: skip
+    assert samples[("mlops_pipeline_max_interval_seconds",
+                    (("pipeline", "training_pipeline"),))] == 7200  # fmt: skip
+    assert samples[("mlops_champion_max_age_seconds", (("model", "churn"),))] == 30 * 86400
 
 
 def scraped_series(text: str) -> tuple[set[str], dict[str, set[frozenset[str]]]]:
