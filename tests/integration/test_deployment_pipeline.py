@@ -60,7 +60,7 @@ def _registry(project: Path, *tag: str) -> dict[str, Any]:
 
 
 def _models(endpoint: str) -> dict[str, Any]:
-    return httpx.get(endpoint.split("/v2/")[0] + "/v2/models", timeout=10).json()  # type: ignore[no-any-return]
+    return httpx.get(endpoint.removesuffix("/infer") + "/rollout", timeout=10).json()  # type: ignore[no-any-return]
 
 
 def test_given_a_champion_when_deployed_then_it_serves_and_a_new_champion_is_rolled_out(
@@ -93,7 +93,7 @@ def test_given_a_champion_when_deployed_then_it_serves_and_a_new_champion_is_rol
         assert "champion: v2" in train(project, TRAINING_CONFIG)
         rollout = deploy(project)
         assert "churn v2: in_progress (canary)" in rollout
-        state = httpx.get(endpoint.split("/v2/")[0] + "/v2/models", timeout=10).json()
+        state = _models(endpoint)
         assert state["champion"] == "1"
         assert state["challenger"] == "2"
         assert state["challenger_share"] == 0.5

@@ -182,7 +182,7 @@ def test_given_a_wrong_checksum_when_deployed_then_refused_and_champion_keeps_se
     assert response.status_code == 400
     assert "checksum mismatch" in response.json()["error"]
     with server.client() as client:
-        state = client.get("/v2/models").json()
+        state = client.get("/v2/models/churn/rollout").json()
         answer = client.post(
             "/v2/models/churn/infer", json=tensor_request(np.ones((1, 8), np.float32))
         )

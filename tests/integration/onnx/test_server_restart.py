@@ -32,7 +32,7 @@ CHALLENGER = logistic_model([-weight for weight in WEIGHTS])
 
 
 def _models(server_url: str) -> dict[str, object]:
-    return httpx.get(f"{server_url}/v2/models", timeout=10).json()  # type: ignore[no-any-return]
+    return httpx.get(f"{server_url}/v2/models/churn/rollout", timeout=10).json()  # type: ignore[no-any-return]
 
 
 def _serve_and_promote_v2(tmp_path: Path) -> Path:

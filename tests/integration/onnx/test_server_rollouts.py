@@ -62,7 +62,7 @@ def drive(
             time.sleep(0.2)
             if during is not None:
                 during(time.monotonic() - started)
-            state = client.get("/v2/models").json()
+            state = client.get("/v2/models/churn/rollout").json()
             if until is not None and until(state):
                 break
     stop.set()
@@ -127,7 +127,7 @@ def test_given_a_healthy_challenger_when_canaried_then_promoted_step_by_step(
 
     def watch(_: float) -> None:
         with server.client() as client:
-            shares.append(client.get("/v2/models").json()["challenger_share"])
+            shares.append(client.get("/v2/models/churn/rollout").json()["challenger_share"])
 
     results, state = drive(server, seconds=30, until=lambda s: s["champion"] == "2", during=watch)
     assert state["champion"] == "2", (state["rollbacks"], shares[-5:], len(results))

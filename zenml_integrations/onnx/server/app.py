@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from zenml_integrations import __version__
 from zenml_integrations.onnx.server.admin import AdminApi, read_token
 from zenml_integrations.onnx.server.config import ServerConfig
 from zenml_integrations.onnx.server.feature_lookup import EntityFeatures, entity_features
@@ -43,6 +44,9 @@ from zenml_integrations.onnx.server.tensors import InferenceRequestError
 logger = logging.getLogger("zenml_integrations.onnx.server")
 
 SERVER_NAME = "zenml-mlops-kit-onnx"
+# What /v2 advertises: Triton's binary tensor data, and the rollout state at
+# GET /v2/models/{name}/rollout (this server's own).
+EXTENSIONS = ["binary_tensor_data", "rollout"]
 
 
 class OnnxServer:
@@ -164,8 +168,13 @@ class OnnxServer:
             ready = bool(self.rollout.models)
             return json_response({"ready": ready}, 200 if ready else 503)
         if not parts:
-            return json_response({"name": SERVER_NAME, "extensions": ["rollout"]})
+            return json_response(
+                {"name": SERVER_NAME, "version": __version__, "extensions": EXTENSIONS}
+            )
         if parts == ["models"]:
+            return json_response({"models": [self.config.model_name]})
+        if len(parts) == 3 and parts[0] == "models" and parts[2] == "rollout":
+            self._check_model_name(parts[1])
             return json_response(self.rollout.describe())
         if parts[0] == "models" and len(parts) >= 2:
             return self._model_metadata(parts[1:])

@@ -223,7 +223,8 @@ class OnnxModel:
             "platform": "onnxruntime_onnx",
             "inputs": [spec.metadata() for spec in self.inputs],
             "outputs": [output.metadata() for output in self.outputs],
-            "parameters": {"feature_names": list(self.feature_names), "sha256": self.sha256},
+            # OIP parameter values are scalars: the feature list as a JSON-encoded string
+            "parameters": {"feature_names": json.dumps(self.feature_names), "sha256": self.sha256},
         }
 
 
