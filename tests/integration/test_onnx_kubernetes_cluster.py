@@ -194,10 +194,15 @@ def test_given_kserve_when_stopped_and_started_then_the_plan_served_before_comes
     cluster = cluster_for(api, "kserve")
     promoted = ServingPlan(model_name="churn_model", champion=V2)
     cluster.apply(promoted)
+    # The plan lives beside the InferenceService, written once the service was accepted.
+    assert [call for call in api.calls() if call[0] in ("POST", "PUT")] == [
+        ("POST", KSERVE), ("POST", CONFIG_MAPS),
+    ]  # fmt: skip
+    assert cluster.live_plan("churn_model") == promoted
 
     api.requests.clear()
     cluster.stop(promoted)
-    assert ("POST", "/api/v1/namespaces/models/configmaps") in api.calls()
+    assert ("PUT", f"{CONFIG_MAPS}/churn-model-rollout-plan") in api.calls()
     assert ("DELETE", f"{KSERVE}/churn-model") in api.calls()
     assert cluster.status("churn_model")[0] is ServiceState.INACTIVE
     assert cluster.live_plan("churn_model") == promoted
@@ -218,3 +223,23 @@ def test_given_kserve_when_stopped_and_started_then_the_plan_served_before_comes
     assert ("DELETE", f"{CONFIG_MAPS}/churn-model-rollout-plan") in api.calls()
     assert api.objects == {}
     assert cluster.live_plan("churn_model") is None
+
+
+def test_given_a_live_kserve_service_in_another_mode_when_applied_then_refused_before_a_write(
+    api: FakeKubernetesApi,
+) -> None:
+    api.status_on_create = lambda resource: {"deploymentMode": "RawDeployment"}
+    cluster = cluster_for(api, "kserve")
+    plan = ServingPlan(model_name="churn_model", champion=V1)
+    cluster.apply(plan)
+
+    api.requests.clear()
+    with pytest.raises(ClusterError) as refused:
+        cluster.apply(plan.model_copy(update={"challenger": V2}))
+    assert str(refused.value) == (
+        "InferenceService models/churn-model runs in KServe deployment mode 'RawDeployment', "
+        "the deployer renders 'Serverless', and KServe cannot change the mode of an existing "
+        "InferenceService; set kubernetes.kserve_deployment_mode to 'RawDeployment' or delete "
+        "the model server first"
+    )
+    assert api.calls() == [("GET", f"{KSERVE}/churn-model")]

@@ -10,10 +10,17 @@ from kubernetes import config as kubeconfig
 from kubernetes.client.exceptions import ApiException
 from zenml.enums import ServiceState
 from zenml_integrations.onnx.errors import OnnxError
-from zenml_integrations.onnx.kubernetes.config import KubernetesServingConfig, ServingTarget
+from zenml_integrations.onnx.kubernetes.config import (
+    KServeDeploymentMode,
+    KubernetesServingConfig,
+    ServingTarget,
+)
 from zenml_integrations.onnx.kubernetes.manifests import (
+    KSERVE_MODE_ANNOTATION,
     MANAGED_BY,
     ServingPlan,
+    plan_config_map,
+    plan_config_map_name,
     read_plan,
     render,
     resource_name,
@@ -45,7 +52,8 @@ TARGET_KINDS: dict[ServingTarget, tuple[str, ...]] = {
     ServingTarget.SELDON_V2: ("Model", "Experiment"),
     ServingTarget.KSERVE: ("InferenceService",),
 }
-# The kind that carries the rollout plan annotation, per target.
+# The kind that holds the model's address and state, per target; it carries the
+# rollout plan annotation too, except on KServe (the plan is in a ConfigMap there).
 PLAN_KIND = {
     ServingTarget.SELDON_V1: "SeldonDeployment",
     ServingTarget.SELDON_V2: "Experiment",
@@ -103,7 +111,11 @@ class ServingCluster:
     def apply_resource(self, manifest: dict[str, Any]) -> dict[str, Any]:
         """Create the resource, or replace the live one (optimistic on its resourceVersion)."""
         kind, name = manifest["kind"], manifest["metadata"]["name"]
+        if kind == "ConfigMap":
+            return self._apply_config_map(manifest)
         live = self.get(kind, name)
+        if kind == "InferenceService" and live is not None:
+            _same_kserve_mode(live, manifest)
         if live is None:
             created: dict[str, Any] = self._call(
                 "create", kind, name, "create_namespaced_custom_object", manifest
@@ -162,14 +174,14 @@ class ServingCluster:
     def live_plan(self, model_name: str) -> ServingPlan | None:
         """The plan the live resources were rendered from (the rollout's state).
 
-        While a KServe or Seldon v2 model is stopped its resources are gone;
-        the plan kept at stop time is returned then, so a start serves what
-        was served before (promotions included).
+        KServe's plan is always in its ConfigMap. While a Seldon v2 model is
+        stopped its resources are gone; the plan kept at stop time is returned
+        then, so a start serves what was served before (promotions included).
         """
-        kind = PLAN_KIND[self.serving.target]
-        live = self.get(kind, resource_name(model_name))
-        if live is not None:
-            return read_plan(live)
+        if self.serving.target is not ServingTarget.KSERVE:
+            live = self.get(PLAN_KIND[self.serving.target], resource_name(model_name))
+            if live is not None:
+                return read_plan(live)
         kept = self._config_maps("read", model_name)
         return ServingPlan.model_validate_json(kept.data["plan"]) if kept is not None else None
 
@@ -178,17 +190,16 @@ class ServingCluster:
         if self.serving.target is ServingTarget.SELDON_V1:
             self.apply(plan, replicas=0)
             return
-        body = {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": _kept_plan_name(plan.model_name), "labels": _labels(plan)},
-            "data": {"plan": plan.model_dump_json()},
-        }
-        if self._config_maps("read", plan.model_name) is None:
-            self._config_maps("create", plan.model_name, body)
-        else:
-            self._config_maps("replace", plan.model_name, body)
+        self._apply_config_map(plan_config_map(plan, self.serving.namespace))
         self._delete_resources(plan.model_name)
+
+    def _apply_config_map(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Create or replace the ConfigMap that holds a plan."""
+        model_name = read_plan(manifest).model_name
+        action = "create" if self._config_maps("read", model_name) is None else "replace"
+        written = self._config_maps(action, model_name, manifest)
+        as_dict: dict[str, Any] = self._core.api_client.sanitize_for_serialization(written)
+        return as_dict
 
     def delete(self, model_name: str) -> None:
         """Delete every resource of the model, and a plan kept by ``stop``."""
@@ -203,7 +214,7 @@ class ServingCluster:
 
     def _config_maps(self, action: str, model_name: str, body: dict[str, Any] | None = None) -> Any:
         """Read, create, replace or delete the ConfigMap that keeps a stopped model's plan."""
-        name, namespace = _kept_plan_name(model_name), self.serving.namespace
+        name, namespace = plan_config_map_name(model_name), self.serving.namespace
         arguments = {
             "read": (name, namespace),
             "create": (namespace, body),
@@ -293,15 +304,33 @@ def _conditions_state(resources: list[dict[str, Any]]) -> tuple[ServiceState, st
     return ServiceState.ACTIVE, "ready"
 
 
-def _kept_plan_name(model_name: str) -> str:
-    return resource_name(model_name, "rollout-plan")
+def _same_kserve_mode(live: dict[str, Any], manifest: dict[str, Any]) -> None:
+    """Refuse to change a live InferenceService's deployment mode: KServe keeps the first one.
+
+    Raises:
+        ClusterError: naming both modes and what to change.
+    """
+    recorded = (live.get("status") or {}).get("deploymentMode") or (
+        live["metadata"].get("annotations") or {}
+    ).get(KSERVE_MODE_ANNOTATION)
+    wanted = manifest["metadata"]["annotations"][KSERVE_MODE_ANNOTATION]
+    if recorded and _kserve_mode(recorded) != _kserve_mode(wanted):
+        name = f"{manifest['metadata']['namespace']}/{manifest['metadata']['name']}"
+        raise ClusterError(
+            f"InferenceService {name} runs in KServe deployment mode {recorded!r}, the deployer "
+            f"renders {wanted!r}, and KServe cannot change the mode of an existing "
+            f"InferenceService; set kubernetes.kserve_deployment_mode to {recorded!r} or "
+            "delete the model server first"
+        )
 
 
-def _labels(plan: ServingPlan) -> dict[str, str]:
-    return {
-        "app.kubernetes.io/name": resource_name(plan.model_name),
-        "app.kubernetes.io/managed-by": MANAGED_BY,
+def _kserve_mode(value: str) -> str:
+    """A mode under its current KServe name (Serverless is Knative, RawDeployment is Standard)."""
+    legacy = {
+        KServeDeploymentMode.SERVERLESS.value: KServeDeploymentMode.KNATIVE.value,
+        KServeDeploymentMode.RAW_DEPLOYMENT.value: KServeDeploymentMode.STANDARD.value,
     }
+    return legacy.get(value, value)
 
 
 def _call_failed(call: str, error: ApiException) -> ClusterError:

@@ -22,11 +22,26 @@ class ServingTarget(StrEnum):
     KSERVE = "kserve"  # InferenceService, serving.kserve.io/v1beta1 (Apache-2.0)
 
 
+class KServeDeploymentMode(StrEnum):
+    """How KServe runs an InferenceService (its ``serving.kserve.io/deploymentMode``)."""
+
+    SERVERLESS = "Serverless"  # Knative revisions; KServe 0.15+ also calls it "Knative"
+    KNATIVE = "Knative"
+    RAW_DEPLOYMENT = "RawDeployment"  # a plain Deployment; KServe 0.15+ calls it "Standard"
+    STANDARD = "Standard"
+
+    @property
+    def splits_traffic(self) -> bool:
+        """Whether ``canaryTrafficPercent`` is honoured: only Knative routes split traffic."""
+        return self in (KServeDeploymentMode.SERVERLESS, KServeDeploymentMode.KNATIVE)
+
+
 class MetricsFamily(StrEnum):
     """Whose Prometheus series the canary controller reads."""
 
     SELDON_EXECUTOR = "seldon_executor"  # seldon_api_executor_server_requests_seconds_*
     ONNX_SERVER = "onnx_server"  # this kit's onnx_server_* (our server and wrapper)
+    SELDON_V2 = "seldon_v2"  # Seldon Core v2's agent: seldon_model_infer_total{model,code}
 
 
 class ContainerResources(BaseModel):
@@ -99,6 +114,13 @@ class KubernetesServingConfig(BaseModel):
     service_account: str | None = Field(
         default=None, description="Service account of the model pods (KServe storage access)."
     )
+    kserve_deployment_mode: KServeDeploymentMode = Field(
+        default=KServeDeploymentMode.SERVERLESS,
+        description="KServe deployment mode, rendered as the InferenceService's "
+        "serving.kserve.io/deploymentMode annotation: Serverless (or Knative) honours canary "
+        "steps; Standard (or RawDeployment) ignores canaryTrafficPercent, so it serves the "
+        "champion only and a rollout is refused.",
+    )
     seldon_v2_server: str | None = Field(
         default=None, description="Seldon v2 Server to pin Models to; default: by requirements."
     )
@@ -107,8 +129,8 @@ class KubernetesServingConfig(BaseModel):
     )
     metrics_family: MetricsFamily | None = Field(
         default=None,
-        description="Series the canary controller reads; default: seldon_executor for seldon_v1, "
-        "onnx_server otherwise.",
+        description="Series the canary controller reads; default: seldon_v2 for seldon_v2, "
+        "onnx_server (the serving image's) otherwise.",
     )
     kubernetes_context: str | None = Field(
         default=None, description="kubeconfig context; None: in-cluster config or current context."
@@ -150,6 +172,6 @@ class KubernetesServingConfig(BaseModel):
         """The series family, resolved for the target."""
         if self.metrics_family is not None:
             return self.metrics_family
-        if self.target is ServingTarget.SELDON_V1:
-            return MetricsFamily.SELDON_EXECUTOR
+        if self.target is ServingTarget.SELDON_V2:
+            return MetricsFamily.SELDON_V2
         return MetricsFamily.ONNX_SERVER

@@ -1,8 +1,12 @@
 """Seldon Core v1/v2 and KServe manifests from the deployment config the local server uses.
 
 The rollout state (champion, challenger, strategy, step) is written into the
-rendered resource as an annotation, so the cluster itself remembers where a
-rollout stands and the canary controller can continue it from any process.
+rendered resources, so the cluster itself remembers where a rollout stands and
+the canary controller can continue it from any process: as an annotation of the
+SeldonDeployment or Experiment, and for KServe in a ConfigMap beside the
+InferenceService (KServe copies an InferenceService's annotations into the
+Knative revision template, so a changing annotation would start new pods on
+every step). Each target renders what it can honour and refuses the rest.
 Rendering is a pure function: the same plan and settings give the same bytes.
 """
 
@@ -15,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from zenml_integrations.onnx.errors import OnnxError
 from zenml_integrations.onnx.kubernetes.config import (
     DNS1123_LABEL,
+    KServeDeploymentMode,
     KubernetesServingConfig,
     ServingTarget,
 )
@@ -23,6 +28,7 @@ from zenml_integrations.onnx.rollout.version import VersionLabel
 
 ANNOTATION_PREFIX = "mlops-kit.io"
 PLAN_ANNOTATION = f"{ANNOTATION_PREFIX}/rollout-plan"
+KSERVE_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 MANAGED_BY = "zenml-mlops-kit"
 MODEL_MOUNT = "/mnt/models"  # where Seldon's and KServe's storage initializers put the model
 MODEL_FILE = "1/model.onnx"  # Triton's layout, so Seldon v2 (Triton) loads the same folder
@@ -112,12 +118,34 @@ def render(
         return [_seldon_deployment(plan, serving, count)]
     if serving.target is ServingTarget.SELDON_V2:
         return _seldon_v2(plan, serving, count)
-    return [_inference_service(plan, serving, count)]
+    return _inference_service(plan, serving, count)
 
 
 def to_yaml(manifests: list[dict[str, Any]]) -> str:
     """Multi-document YAML with sorted keys: identical input gives identical bytes."""
     return yaml.safe_dump_all(manifests, sort_keys=True, default_flow_style=False)
+
+
+def plan_config_map_name(model_name: str) -> str:
+    """The ConfigMap that holds a KServe model's plan (and any target's plan while stopped)."""
+    return resource_name(model_name, "rollout-plan")
+
+
+def plan_config_map(plan: ServingPlan, namespace: str) -> dict[str, Any]:
+    """The plan as a ConfigMap: state that must not touch a pod template."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": plan_config_map_name(plan.model_name),
+            "namespace": namespace,
+            "labels": {
+                "app.kubernetes.io/name": resource_name(plan.model_name),
+                "app.kubernetes.io/managed-by": MANAGED_BY,
+            },
+        },
+        "data": {"plan": plan.model_dump_json()},
+    }
 
 
 def read_plan(resource: dict[str, Any]) -> ServingPlan:
@@ -126,6 +154,8 @@ def read_plan(resource: dict[str, Any]) -> ServingPlan:
     Raises:
         ManifestError: when the resource was not rendered by this kit.
     """
+    if resource.get("kind") == "ConfigMap" and "plan" in (resource.get("data") or {}):
+        return ServingPlan.model_validate_json(resource["data"]["plan"])
     annotations = resource.get("metadata", {}).get("annotations") or {}
     if PLAN_ANNOTATION not in annotations:
         name = resource.get("metadata", {}).get("name")
@@ -239,7 +269,20 @@ def _seldon_predictor(
 def _seldon_deployment(
     plan: ServingPlan, serving: KubernetesServingConfig, replicas: int
 ) -> dict[str, Any]:
-    """SeldonDeployment: a champion predictor, and a canary (traffic) or shadow predictor."""
+    """SeldonDeployment: a champion predictor, and a canary (traffic) or shadow predictor.
+
+    Blue-green keeps the champion predictor at its replicas with 0 % traffic:
+    warm, and back in one apply on a rollback.
+    """
+    if plan.challenger is not None and plan.rollout.strategy is Strategy.AB:
+        raise _refused(
+            plan,
+            serving,
+            "a SeldonDeployment splits traffic between predictors per request at random "
+            "(Istio or Ambassador weights), so a client would switch versions between requests",
+            "use target seldon_v2 (its Experiment keeps a client on one version through the "
+            "x-seldon-route header) or strategy canary",
+        )
     champion = _seldon_predictor(plan, serving, "champion", plan.champion, replicas)
     predictors = [champion]
     if plan.challenger is not None:
@@ -289,7 +332,11 @@ def _seldon_v2(
     """One Model per version, and an Experiment that is the model's stable address.
 
     Clients call ``<name>.experiment``; its candidates' weights carry the
-    canary split and its mirror the shadow, so promotion changes no client.
+    canary and A/B split and its mirror the shadow, so promotion changes no
+    client. A/B is sticky through Seldon's own sessions: each response names
+    the candidate in its ``x-seldon-route`` header, and a client that sends
+    it back stays on that version. Blue-green keeps the champion's Model
+    loaded (out of the candidates) until the promotion deletes it.
     """
     champion_name = resource_name(plan.model_name, plan.champion.version)
     resources = [_seldon_v2_model(plan, serving, plan.champion, replicas)]
@@ -318,17 +365,20 @@ def _seldon_v2(
 # ---- KServe --------------------------------------------------------------------------------
 def _inference_service(
     plan: ServingPlan, serving: KubernetesServingConfig, replicas: int
-) -> dict[str, Any]:
-    """InferenceService: KServe keeps the last fully rolled-out revision as the champion.
+) -> list[dict[str, Any]]:
+    """InferenceService and the ConfigMap with the plan.
 
-    The predictor always describes the newest version; ``canaryTrafficPercent``
-    sends that share to it and the rest to the previous ready revision.
+    KServe keeps the last fully rolled-out revision as the champion: the
+    predictor always describes the newest version, and ``canaryTrafficPercent``
+    sends that share to it and the rest to the previous ready revision. Only
+    Knative (Serverless mode) honours that field, and KServe copies the
+    InferenceService's labels and annotations into the revision template, so
+    the metadata here names the newest version only: two steps of a rollout
+    differ in ``canaryTrafficPercent`` alone and start no new revision.
     """
-    if plan.challenger is not None and plan.rollout.strategy is Strategy.SHADOW:
-        raise ManifestError(
-            "strategy 'shadow' cannot be rendered for target 'kserve': an InferenceService has "
-            "no traffic mirroring; use target seldon_v1 or seldon_v2, or strategy canary"
-        )
+    mode = serving.kserve_deployment_mode
+    if plan.challenger is not None:
+        _kserve_refusals(plan, serving, mode)
     newest = plan.challenger or plan.champion
     ports = [{"containerPort": HTTP_PORT, "protocol": "TCP"}]
     # KServe's webhook downloads STORAGE_URI into /mnt/models for a container of this name.
@@ -350,9 +400,62 @@ def _inference_service(
         predictor["canaryTrafficPercent"] = plan.challenger_percent
     if serving.service_account:
         predictor["serviceAccountName"] = serving.service_account
-    return {
+    # Metadata of one version (no plan): it is copied into the revision template.
+    metadata = _metadata(plan, serving, resource_name(plan.model_name), newest)
+    metadata["annotations"][KSERVE_MODE_ANNOTATION] = mode.value
+    inference_service = {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
-        "metadata": _metadata(plan, serving, resource_name(plan.model_name)),
+        "metadata": metadata,
         "spec": {"predictor": predictor},
     }
+    # The InferenceService first: the plan is recorded once the cluster took it.
+    return [inference_service, plan_config_map(plan, serving.namespace)]
+
+
+def _kserve_refusals(
+    plan: ServingPlan, serving: KubernetesServingConfig, mode: KServeDeploymentMode
+) -> None:
+    """Refuse what an InferenceService would silently do otherwise."""
+    strategy = plan.rollout.strategy
+    elsewhere = "use target seldon_v1 or seldon_v2"
+    if strategy is Strategy.SHADOW:
+        raise _refused(
+            plan,
+            serving,
+            "an InferenceService has no traffic mirroring",
+            f"{elsewhere}, or strategy canary",
+        )
+    if strategy is Strategy.AB:
+        raise _refused(
+            plan,
+            serving,
+            "Knative splits an InferenceService's traffic per request at random, with no "
+            "sticky routing, so a client would switch versions between requests",
+            "use target seldon_v2 (sticky Experiment sessions) or strategy canary",
+        )
+    if strategy is Strategy.BLUE_GREEN:
+        raise _refused(
+            plan,
+            serving,
+            "with all traffic on the new revision Knative routes nothing to the previous "
+            "one and scales it to zero, so the old version is not kept warm",
+            f"{elsewhere} (both keep the champion running), or strategy canary",
+        )
+    if not mode.splits_traffic:
+        raise ManifestError(
+            f"strategy {strategy.value!r} cannot be rendered for target 'kserve' in "
+            f"deployment mode {mode.value!r}: only Knative (Serverless mode) honours "
+            "canaryTrafficPercent, a raw Deployment would send 100 % to the new version at "
+            "once; set the deployer's kubernetes.kserve_deployment_mode to Serverless (needs "
+            "Knative Serving in the cluster) or use target seldon_v1 or seldon_v2"
+        )
+
+
+def _refused(
+    plan: ServingPlan, serving: KubernetesServingConfig, why: str, instead: str
+) -> ManifestError:
+    return ManifestError(
+        f"strategy {plan.rollout.strategy.value!r} cannot be rendered for target "
+        f"{serving.target.value!r}: {why}; {instead}"
+    )

@@ -272,6 +272,9 @@ CUSTOM_RESOURCES: dict[tuple[str, str], type[BaseModel]] = {
     ("serving.kserve.io/v1beta1", "InferenceService"): InferenceService,
 }
 
+# Core objects rendered beside the custom resources (KServe's plan), checked by the schemas alone.
+CORE_RESOURCES = frozenset({("v1", "ConfigMap")})
+
 
 def _path(location: tuple[int | str, ...] | list[int | str]) -> str:
     text = ""
@@ -316,11 +319,18 @@ def validate_manifest(resource: dict[str, Any], kubernetes_version: str = "1.30"
     key = (resource.get("apiVersion", ""), resource.get("kind", ""))
     name = (resource.get("metadata") or {}).get("name")
     what = f"{key[1] or 'resource'} {name!r}"
+    if key in CORE_RESOURCES:
+        try:
+            kubernetes_validate.validate(resource, kubernetes_version, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            field = _path(list(error.absolute_path)) or "(top level)"
+            raise ManifestInvalid(f"{what}: {field}: {error.message}") from None
+        return
     model = CUSTOM_RESOURCES.get(key)
     if model is None:
         raise ManifestInvalid(
             f"{what}: apiVersion/kind {key} is not one the kit renders "
-            f"({sorted(f'{api} {kind}' for api, kind in CUSTOM_RESOURCES)})"
+            f"({sorted(f'{api} {kind}' for api, kind in [*CUSTOM_RESOURCES, *CORE_RESOURCES])})"
         )
     try:
         model.model_validate(resource)

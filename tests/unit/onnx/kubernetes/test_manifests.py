@@ -11,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 from zenml_integrations.onnx.kubernetes.config import KubernetesServingConfig
 from zenml_integrations.onnx.kubernetes.manifests import (
+    KSERVE_MODE_ANNOTATION,
     PLAN_ANNOTATION,
     ManifestError,
     ModelVariant,
@@ -28,6 +29,13 @@ from tests.helpers.repo import REPO_ROOT
 V1 = ModelVariant(version="1", model_uri="s3://models/churn_model/" + "a" * 64, sha256="a" * 64)
 V2 = ModelVariant(version="2", model_uri="s3://models/churn_model/" + "b" * 64, sha256="b" * 64)
 STRATEGIES = ["canary", "ab", "shadow", "blue_green"]
+# What a target cannot honour, and the words of its refusal.
+REFUSED = {
+    ("seldon_v1", "ab"): "splits traffic between predictors per request at random",
+    ("kserve", "ab"): "no sticky routing",
+    ("kserve", "shadow"): "no traffic mirroring",
+    ("kserve", "blue_green"): "the old version is not kept warm",
+}
 
 
 def plan(strategy: str = "canary", step: int = 1, challenger: bool = True) -> ServingPlan:
@@ -49,7 +57,6 @@ def seldon_split(manifest: dict[str, Any]) -> dict[str, Any]:
     ("strategy", "expected"),
     [
         ("canary", {"champion": 75, "canary": 25}),
-        ("ab", {"champion": 75, "canary": 25}),
         ("shadow", {"champion": None, "shadow": "shadow"}),
         ("blue_green", {"champion": 0, "canary": 100}),
     ],
@@ -75,10 +82,34 @@ def test_given_a_strategy_when_rendered_for_seldon_v1_then_predictors_split_the_
     assert pod_annotations["prometheus.io/scrape"] == "true"
 
 
+def test_given_blue_green_when_rendered_for_seldon_then_the_champion_stays_warm() -> None:
+    (deployment,) = render(plan("blue_green"), serving("seldon_v1", replicas=2))
+    champion = deployment["spec"]["predictors"][0]
+    assert (champion["name"], champion["traffic"], champion["replicas"]) == ("champion", 0, 2)
+    models = render(plan("blue_green"), serving("seldon_v2", replicas=2))
+    assert [(m["metadata"]["name"], m["spec"]["replicas"]) for m in models[:2]] == [
+        ("churn-model-1", 2), ("churn-model-2", 2),
+    ]  # fmt: skip
+    assert models[2]["spec"]["candidates"] == [{"name": "churn-model-2", "weight": 100}]
+
+
+@pytest.mark.parametrize(("target", "strategy"), sorted(REFUSED))
+def test_given_a_strategy_the_target_cannot_honour_when_rendered_then_refused_saying_why(
+    target: str, strategy: str
+) -> None:
+    with pytest.raises(ManifestError, match=REFUSED[target, strategy]) as refused:
+        render(plan(strategy), serving(target))
+    message = str(refused.value)
+    assert f"strategy {strategy!r} cannot be rendered for target {target!r}" in message
+    assert "\n" not in message
+    assert "use target seldon_v" in message  # where the strategy works instead
+
+
 @pytest.mark.parametrize(
     ("strategy", "candidates", "mirror"),
     [
         ("canary", [("churn-model-1", 75), ("churn-model-2", 25)], None),
+        # A/B: the same weighted candidates; Seldon's x-seldon-route session makes it sticky.
         ("ab", [("churn-model-1", 75), ("churn-model-2", 25)], None),
         ("shadow", [("churn-model-1", 100)], {"name": "churn-model-2", "percent": 100}),
         ("blue_green", [("churn-model-2", 100)], None),
@@ -97,24 +128,53 @@ def test_given_a_strategy_when_rendered_for_seldon_v2_then_the_experiment_weight
     assert read_plan(experiment) == plan(strategy)
 
 
-@pytest.mark.parametrize(
-    ("strategy", "percent"), [("canary", 25), ("ab", 25), ("blue_green", None)]
-)
-def test_given_a_strategy_when_rendered_for_kserve_then_the_newest_version_gets_its_percent(
-    strategy: str, percent: int | None
-) -> None:
-    (manifest,) = render(plan(strategy), serving("kserve", service_account="model-reader"))
-    predictor = manifest["spec"]["predictor"]
-    assert predictor.get("canaryTrafficPercent") == percent
+def test_given_a_canary_when_rendered_for_kserve_then_the_newest_version_gets_its_percent() -> None:
+    service, kept = render(plan("canary"), serving("kserve", service_account="model-reader"))
+    predictor = service["spec"]["predictor"]
+    assert predictor["canaryTrafficPercent"] == 25
     container = predictor["containers"][0]
     assert container["name"] == "kserve-container"
     assert {"name": "STORAGE_URI", "value": V2.model_uri} in container["env"]
     assert predictor["serviceAccountName"] == "model-reader"
+    assert service["metadata"]["annotations"][KSERVE_MODE_ANNOTATION] == "Serverless"
+    assert (kept["kind"], kept["metadata"]["name"]) == ("ConfigMap", "churn-model-rollout-plan")
+    assert read_plan(kept) == plan("canary")
 
 
-def test_given_shadow_when_rendered_for_kserve_then_it_is_refused_with_the_alternatives() -> None:
-    with pytest.raises(ManifestError, match="use target seldon_v1 or seldon_v2"):
-        render(plan("shadow"), serving("kserve"))
+def test_given_kserve_canary_steps_and_promotion_when_rendered_then_only_the_percent_changes() -> (
+    None
+):
+    # KServe copies the InferenceService's labels and annotations into the Knative revision
+    # template: anything else that changed between steps would start new pods.
+    promoted = ServingPlan(model_name="churn_model", champion=V2, rollout=RolloutConfig())
+    services = [render(plan("canary", step), serving("kserve"))[0] for step in range(4)]
+    services.append(render(promoted, serving("kserve"))[0])
+    percents = [s["spec"]["predictor"].pop("canaryTrafficPercent", None) for s in services]
+    assert percents == [5, 25, 50, None, None]
+    assert all(service == services[0] for service in services)
+    text = to_yaml(services[:1])
+    assert PLAN_ANNOTATION not in text
+    assert '"step_index"' not in text
+    assert services[0]["metadata"]["labels"]["mlops-kit.io/model-version"] == "2"
+
+
+@pytest.mark.parametrize("mode", ["Standard", "RawDeployment"])
+def test_given_kserve_in_standard_mode_when_a_canary_is_rendered_then_refused_but_one_serves(
+    mode: str,
+) -> None:
+    standard = serving("kserve", kserve_deployment_mode=mode)
+    with pytest.raises(ManifestError) as refused:
+        render(plan("canary"), standard)
+    assert str(refused.value) == (
+        f"strategy 'canary' cannot be rendered for target 'kserve' in deployment mode {mode!r}: "
+        "only Knative (Serverless mode) honours canaryTrafficPercent, a raw Deployment would "
+        "send 100 % to the new version at once; set the deployer's "
+        "kubernetes.kserve_deployment_mode to Serverless (needs Knative Serving in the cluster) "
+        "or use target seldon_v1 or seldon_v2"
+    )
+    service, _ = render(plan(challenger=False, step=0), standard)
+    assert service["metadata"]["annotations"][KSERVE_MODE_ANNOTATION] == mode
+    assert "canaryTrafficPercent" not in service["spec"]["predictor"]
 
 
 @pytest.mark.parametrize(
@@ -123,7 +183,7 @@ def test_given_shadow_when_rendered_for_kserve_then_it_is_refused_with_the_alter
         (target, strategy)
         for target in ("seldon_v1", "seldon_v2", "kserve")
         for strategy in STRATEGIES
-        if (target, strategy) != ("kserve", "shadow")  # refused: see the test above
+        if (target, strategy) not in REFUSED
     ],
 )
 def test_given_every_target_and_strategy_when_rendered_then_the_schemas_accept_it(
@@ -137,7 +197,7 @@ def test_given_every_target_and_strategy_when_rendered_then_the_schemas_accept_i
 def test_given_no_challenger_when_rendered_then_the_champion_serves_alone() -> None:
     (manifest,) = render(plan(challenger=False, step=0), serving("seldon_v1"))
     assert seldon_split(manifest) == {"champion": None}
-    (kserve,) = render(plan(challenger=False, step=0), serving("kserve"))
+    kserve, _ = render(plan(challenger=False, step=0), serving("kserve"))
     assert "canaryTrafficPercent" not in kserve["spec"]["predictor"]
 
 
@@ -158,9 +218,9 @@ def test_given_the_same_config_when_rendered_in_two_processes_then_the_bytes_are
 
 
 def test_given_a_rendered_resource_when_its_plan_is_read_then_it_round_trips() -> None:
-    (manifest,) = render(plan("ab", 2), serving("seldon_v1"))
+    (manifest,) = render(plan("canary", 2), serving("seldon_v1"))
     assert PLAN_ANNOTATION in manifest["metadata"]["annotations"]
-    assert read_plan(manifest) == plan("ab", 2)
+    assert read_plan(manifest) == plan("canary", 2)
     del manifest["metadata"]["annotations"][PLAN_ANNOTATION]
     with pytest.raises(ManifestError, match=r"has no mlops-kit\.io/rollout-plan annotation"):
         read_plan(manifest)

@@ -102,7 +102,7 @@ def test_given_a_broken_seldon_v2_experiment_or_model_when_validated_then_refuse
 
 
 def test_given_a_broken_inference_service_when_validated_then_refused() -> None:
-    (manifest,) = rendered("kserve")
+    manifest, _ = rendered("kserve")
     typo = copy.deepcopy(manifest)
     typo["spec"]["predictor"]["canaryTraficPercent"] = 5
     with pytest.raises(ManifestInvalid, match=r"spec\.predictor: .*'canaryTraficPercent'"):
