@@ -46,6 +46,11 @@ def version_label(value: str) -> str:
 @click.option("--model-name", help="Overrides the config's model_name.")
 @click.option("--host", help="Overrides the config's host (default 127.0.0.1).")
 @click.option("--port", type=int, help="Overrides the config's port.")
+@click.option(
+    "--grpc-port",
+    type=int,
+    help="Overrides the config's grpc_port: serve OIP over gRPC on this port too (0: off).",
+)
 def main(
     model_path: Path,
     version: str,
@@ -54,20 +59,24 @@ def main(
     model_name: str | None,
     host: str | None,
     port: int | None,
+    grpc_port: int | None,
 ) -> None:
     """Serve one ONNX model over the Open Inference Protocol (V2)."""
-    import uvicorn
     from zenml_integrations.onnx.errors import OnnxError
     from zenml_integrations.onnx.server.app import create_server
-    from zenml_integrations.onnx.server.listener import uvicorn_settings
+    from zenml_integrations.onnx.server.grpc_server import GrpcStartError, serve
 
-    config = _server_config(config_path, {"model_name": model_name, "host": host, "port": port})
+    overrides = {"model_name": model_name, "host": host, "port": port, "grpc_port": grpc_port}
+    config = _server_config(config_path, overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         server = create_server(config, version, model_path, sha256)
     except (OnnxError, OSError) as error:  # a refused start is a message, not a traceback
         raise click.ClickException(str(error)) from error
-    uvicorn.run(server, **uvicorn_settings(config))
+    try:
+        serve(server, config)
+    except GrpcStartError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _server_config(config_path: Path | None, overrides: dict[str, Any]) -> ServerConfig:

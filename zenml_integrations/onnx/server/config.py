@@ -70,6 +70,13 @@ class ServerConfig(BaseModel):
     model_name: str
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    grpc_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Port of the OIP gRPC endpoint (inference.GRPCInferenceService) on host; "
+        "0: no gRPC endpoint. Messages follow max_body_bytes and max_connections as REST does.",
+    )
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     max_batch_rows: int = Field(default=4096, ge=1)
     allow_nan: bool = False
@@ -137,5 +144,9 @@ class ServerConfig(BaseModel):
         if not self.model_name.replace("_", "").replace("-", "").isalnum():
             raise ValueError(
                 f"model_name {self.model_name!r} may hold letters, digits, '-' and '_'"
+            )
+        if self.grpc_port and self.grpc_port == self.port:
+            raise ValueError(
+                f"grpc_port {self.grpc_port} is also the REST port; give gRPC a port of its own"
             )
         return self
