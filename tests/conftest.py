@@ -62,7 +62,7 @@ def isolated_zenml_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
 
 _IGNORED = shutil.ignore_patterns(
     ".git", ".venv", ".tools", "__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache",
-    ".ruff_cache", "demo-project", ".zen", ".zenml", "mlruns",
+    ".ruff_cache", "demo-project", ".zen", ".zenml", "mlruns", "node_modules",
 )  # fmt: skip
 
 
