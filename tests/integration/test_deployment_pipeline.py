@@ -63,9 +63,11 @@ def _models(endpoint: str) -> dict[str, Any]:
     return httpx.get(endpoint.removesuffix("/infer") + "/rollout", timeout=10).json()  # type: ignore[no-any-return]
 
 
-def test_given_a_champion_when_deployed_then_it_serves_and_a_new_champion_is_rolled_out(
+def test_given_a_champion_when_deployed_then_it_serves_refuses_tampering_and_rolls_out_the_next(
     project: Path,
 ) -> None:
+    """One project through the deployer's life: serve v1, refuse a tampered v2 (file, then
+    signature) while v1 serves, roll the intact v2 out, and never again after a rollback."""
     training = train(project, WEAK_CONFIG)
     onnx_path = onnx_file(training)
     try:
@@ -90,7 +92,10 @@ def test_given_a_champion_when_deployed_then_it_serves_and_a_new_champion_is_rol
 
         assert "churn v1: already_serving" in deploy(project)
 
-        assert "champion: v2" in train(project, TRAINING_CONFIG)
+        retrained = train(project, TRAINING_CONFIG)
+        assert "champion: v2" in retrained, retrained[-1500:]
+        _refuse_tampered_champion(project, onnx_file(retrained), endpoint)
+
         rollout = deploy(project)
         assert "churn v2: in_progress (canary)" in rollout
         state = _models(endpoint)
@@ -112,31 +117,23 @@ def test_given_a_champion_when_deployed_then_it_serves_and_a_new_champion_is_rol
         run_python(str(script), cwd=project)
 
 
-def test_given_a_tampered_file_or_signature_when_deployed_then_refused_and_champion_serves(
-    project: Path,
-) -> None:
-    train(project, WEAK_CONFIG)
-    try:
-        endpoint = served_endpoint(deploy(project))
-        retrained = train(project, TRAINING_CONFIG)
-        assert "champion: v2" in retrained, retrained[-1500:]
-        onnx_v2 = onnx_file(retrained)
-        original = onnx_v2.read_bytes()
-        onnx_v2.write_bytes(original + b"tampered")
-        assert "ONNX checksum mismatch" in deploy(project, succeed=False)
-        assert (_models(endpoint)["champion"], _models(endpoint)["challenger"]) == ("1", None)
+def _refuse_tampered_champion(project: Path, onnx_v2: Path, endpoint: str) -> None:
+    """A changed file, then a changed input signature: each refused, v1 alone serves; both
+    are put back afterwards."""
+    original = onnx_v2.read_bytes()
+    onnx_v2.write_bytes(original + b"tampered")
+    assert "ONNX checksum mismatch" in deploy(project, succeed=False)
+    assert (_models(endpoint)["champion"], _models(endpoint)["challenger"]) == ("1", None)
+    onnx_v2.write_bytes(original)
 
-        onnx_v2.write_bytes(original)
-        signature = json.loads(_registry(project)["tags"]["input_signature"])
-        signature["feature_names"] = list(reversed(signature["feature_names"]))
-        _registry(project, "input_signature", json.dumps(signature))
-        refused = deploy(project, succeed=False)
-        assert "differs from the registered" in refused, refused[-2000:]
-        assert (_models(endpoint)["champion"], _models(endpoint)["challenger"]) == ("1", None)
-    finally:
-        script = project / "cleanup.py"
-        script.write_text(SERVERS_QUERY)
-        run_python(str(script), cwd=project)
+    registered = _registry(project)["tags"]["input_signature"]
+    signature = json.loads(registered)
+    signature["feature_names"] = list(reversed(signature["feature_names"]))
+    _registry(project, "input_signature", json.dumps(signature))
+    refused = deploy(project, succeed=False)
+    assert "differs from the registered" in refused, refused[-2000:]
+    assert (_models(endpoint)["champion"], _models(endpoint)["challenger"]) == ("1", None)
+    _registry(project, "input_signature", registered)
 
 
 def test_given_no_champion_when_deployed_then_the_run_fails_with_a_clear_message(

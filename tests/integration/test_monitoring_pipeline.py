@@ -1,9 +1,11 @@
-"""Drift gates on the local stack: a drifted training run is not promoted; served drift retrains."""
+"""Served drift on the local stack: metrics say so, and drift that persists retrains.
+
+A drifted training run refused by the gate is checked on the generated project
+(tests/e2e/test_default_project.py).
+"""
 
 from __future__ import annotations
 
-import copy
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,92 +18,23 @@ from prometheus_client.parser import text_string_to_metric_families
 from zenml_integrations.training.sample_data import generate_sample
 
 from tests.helpers.cli import run_python
+from tests.helpers.generated_project import shifted
 from tests.helpers.pipeline_runs import (
     SERVERS_QUERY,
     TRAINING_CONFIG,
     deploy,
     served_endpoint,
     train,
-    training_registry,
 )
 
 pytestmark = pytest.mark.slow
 
-# Five of eleven features move: past the stack's tolerated share of 0.3.
-SHIFTS = {
-    "monthly_charges": lambda column: column * 1.8,
-    "total_charges": lambda column: column * 1.8,
-    "days_since_last_login": lambda column: column + 15,
-    "avg_session_minutes": lambda column: column * 0.5,
-    "support_calls_90d": lambda column: column + 3,
-}
+# The columns tests.helpers.generated_project.shifted moves.
+SHIFTED = [
+    "monthly_charges", "total_charges", "days_since_last_login", "avg_session_minutes",
+    "support_calls_90d",
+]  # fmt: skip
 NOT_INPUTS = ["customer_id", "event_timestamp", "churned"]
-
-
-REPORT_QUERY = """
-import json
-from zenml.client import Client
-from zenml.enums import ExecutionStatus
-run = Client().list_pipeline_runs(sort_by="desc:created", size=1).items[0]
-report = run.steps["drift_gate"].outputs["drift_report"][0]
-verdict = run.steps["drift_gate"].outputs["drift_verdict"][0].load()
-html = str(report.load())
-print("REPORT " + json.dumps({
-    "status": run.status.value,
-    "visualizations": [str(v.type) for v in report.visualizations or []],
-    "html_bytes": len(html),
-    "mentions": [c for c in ["monthly_charges", "age"] if c in html],
-    "drifted": [c.column for c in verdict.drifted_columns],
-    "step_metadata": run.steps["drift_gate"].run_metadata.get("drift_gate", {}),
-}))
-"""
-
-
-def _latest_drift_report(project: Path) -> dict[str, Any]:
-    (project / "report_query.py").write_text(REPORT_QUERY)
-    output = run_python("report_query.py", cwd=project).stdout
-    return json.loads(next(line for line in output.splitlines() if line.startswith("REPORT "))[7:])  # type: ignore[no-any-return]
-
-
-def shifted(frame: pd.DataFrame) -> pd.DataFrame:
-    moved = frame.copy()
-    for column, shift in SHIFTS.items():
-        moved[column] = shift(moved[column])
-    return moved
-
-
-def test_given_newest_rows_drifted_when_trained_then_not_promoted_and_champion_kept(
-    project: Path, tmp_path: Path
-) -> None:
-    assert "champion: v1" in train(project, TRAINING_CONFIG)
-    frame = generate_sample(3000, seed=7)
-    newest = frame["event_timestamp"] >= frame["event_timestamp"].quantile(0.8)
-    frame.loc[newest] = shifted(frame.loc[newest])
-    data = tmp_path / "drifted.parquet"
-    frame.to_parquet(data)
-    config = copy.deepcopy(TRAINING_CONFIG)
-    config["parameters"]["source"] = {"kind": "file", "path": str(data)}
-
-    output = train(project, config, succeed=False)
-
-    assert "not promoted, the drift gate failed" in output, output[-3000:]
-    for column in SHIFTS:
-        assert column in output
-    registry = training_registry(project)
-    assert registry["champion"] == "1"
-    rejected = registry["versions"]["2"]
-    assert rejected["quality_gate"] == "rejected"
-    assert rejected["quality_gate_reason"].startswith("drift_gate: ")
-
-    # The dashboard shows why: the report is an HTML visualization, the step's
-    # metadata names the drifted columns.
-    report = _latest_drift_report(project)
-    assert report["status"] == "failed"
-    assert report["visualizations"] == ["html"]
-    assert report["html_bytes"] > 10_000
-    assert report["mentions"] == ["monthly_charges", "age"]
-    assert set(SHIFTS) <= set(report["drifted"])
-    assert report["step_metadata"]["passed"] is False
 
 
 def _serve(endpoint: str, frame: pd.DataFrame) -> None:
@@ -165,7 +98,7 @@ def test_given_served_traffic_when_it_drifts_for_two_runs_then_metrics_say_so_an
             for sample in family.samples
         }
         assert series[("model_drift_gate_passed", None)] == 0
-        for column in SHIFTS:
+        for column in SHIFTED:
             assert series[("model_drift_detected", column)] == 1
         assert series[("model_drift_detected", "age")] == 0
 
