@@ -41,6 +41,12 @@ class OnnxModelDeployerConfig(BaseModelDeployerConfig):
     port: int | None = Field(
         default=None, ge=1, le=65535, description="Fixed port; default: a free port per server."
     )
+    grpc: bool = Field(
+        default=True, description="Serve OIP over gRPC as well (local mode), on its own port."
+    )
+    grpc_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Fixed gRPC port; default: a free one per server."
+    )
     admin_token_env: str = Field(
         default="ONNX_SERVER_ADMIN_TOKEN",
         description="Environment variable holding the admin API token for the servers.",
@@ -61,6 +67,8 @@ class OnnxModelDeployerConfig(BaseModelDeployerConfig):
             raise ValueError(
                 "mode 'kubernetes' needs a 'kubernetes' block (target, namespace, image, ...)"
             )
+        if self.grpc_port is not None and self.grpc_port == self.port:
+            raise ValueError(f"grpc_port {self.grpc_port} is also the REST port; give gRPC its own")
         return self
 
     @property

@@ -125,6 +125,7 @@ class OnnxModelDeployer(BaseModelDeployer):
         champion = state.champion if state else None
         return {
             "PREDICTION_URL": service.prediction_url,
+            "GRPC_URL": service.grpc_url,
             "HEALTH_CHECK_URL": service.healthcheck_url,
             "MODEL_NAME": service.config.model_name,
             "MODEL_VERSION": champion.version if champion else service.config.model_version,
@@ -167,6 +168,8 @@ class OnnxModelDeployer(BaseModelDeployer):
         config.root_runtime_path = self.runtime_path
         config.host = self.config.host
         config.port = self.config.port if self.config.port is not None else _free_port(config.host)
+        if self.config.grpc:
+            config.grpc_port = self.config.grpc_port or _free_port(config.host, besides=config.port)
         config.server_settings = {
             "admin_token_env": self.config.admin_token_env,
             "admin_token_file": _ensure_token_file(model_dir),
@@ -420,8 +423,8 @@ def _kubernetes_server_info(service: KubernetesOnnxService) -> dict[str, str | N
     }
 
 
-def _free_port(host: str) -> int:
-    """A port the OS reports free on ``host`` now.
+def _free_port(host: str, besides: int | None = None) -> int:
+    """A port the OS reports free on ``host`` now (and not ``besides``, already taken).
 
     ZenML would otherwise give the daemon the first free port from 8000 when it
     starts: two servers deployed at once (two models, two CI jobs) would both
@@ -430,4 +433,5 @@ def _free_port(host: str) -> int:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+        port = int(probe.getsockname()[1])
+    return port if port != besides else _free_port(host, besides)

@@ -34,6 +34,7 @@ class OnnxServerServiceConfig(LocalDaemonServiceConfig):
     model_sha256: str
     host: str = "127.0.0.1"
     port: int | None = None
+    grpc_port: int | None = None  # the OIP gRPC endpoint's port; None: REST only
     server_settings: dict[str, Any] = {}
     # The id of the model deployer component that started it: ZenML's store lists every deployer's
     # services, and a deployer must find only its own.
@@ -65,10 +66,9 @@ class OnnxServerService(LocalDaemonService, BaseDeploymentService):
 
     def run(self) -> None:
         """Serve until stopped; SIGTERM ends the process (uvicorn's own handler)."""
-        import uvicorn
         from zenml_integrations.onnx.server.app import create_server
         from zenml_integrations.onnx.server.config import ServerConfig
-        from zenml_integrations.onnx.server.listener import uvicorn_settings
+        from zenml_integrations.onnx.server.grpc_server import serve
 
         self.endpoint.prepare_for_start()
         settings = ServerConfig.model_validate(
@@ -77,16 +77,17 @@ class OnnxServerService(LocalDaemonService, BaseDeploymentService):
                 "model_name": self.config.model_name,
                 "host": self.config.host,
                 "port": self.endpoint.status.port,
+                "grpc_port": self.config.grpc_port or 0,
             }
         )
-        uvicorn.run(
+        serve(
             create_server(
                 settings,
                 self.config.model_version,
                 Path(self.config.model_path),
                 self.config.model_sha256,
             ),
-            **uvicorn_settings(settings),
+            settings,
         )
 
     @property
@@ -96,6 +97,14 @@ class OnnxServerService(LocalDaemonService, BaseDeploymentService):
         if not uri:
             return None
         return f"{uri.rstrip('/')}/v2/models/{self.config.model_name}/infer"
+
+    @property
+    def grpc_url(self) -> str | None:
+        """The OIP gRPC endpoint (``host:port``, as gRPC clients take it), when it has one."""
+        if not self.config.grpc_port:
+            return None
+        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
+        return f"{host}:{self.config.grpc_port}"
 
     @property
     def healthcheck_url(self) -> str | None:
