@@ -15,6 +15,7 @@ from zenml_integrations.run_config import load_layers
 from zenml_integrations.stack_recipes import load_recipe
 
 from pipelines.monitoring import monitoring_pipeline
+from pipelines.quality import quality_pipeline
 from pipelines.training import training_pipeline
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -63,10 +64,13 @@ def test_given_the_monitoring_config_then_zenml_accepts_it_and_schedules_are_cro
         PROJECT_ROOT / "configs" / f"{environment}.yaml",
     )
     schedules = config.pop("schedules")
-    assert set(schedules) == {"monitoring", "training"}
+    quality = config.pop("quality")  # the quality pipeline's run config (`run.py quality`)
+    assert set(schedules) == {"monitoring", "quality", "training"}
     assert all(len(cron.split()) == 5 for cron in schedules.values()), schedules
     PipelineRunConfiguration.model_validate(config)
     validate_parameters(monitoring_pipeline.entrypoint, config["parameters"])
+    PipelineRunConfiguration.model_validate(quality)
+    validate_parameters(quality_pipeline.entrypoint, quality["parameters"])
 
 
 def validate_parameters(entrypoint: Callable[..., object], parameters: dict[str, Any]) -> None:

@@ -44,6 +44,9 @@ class ProjectGroup(click.Group):
 no_cache_option = click.option(
     "--no-cache", is_flag=True, help="Re-run every step even if its inputs are unchanged."
 )
+no_retrain_option = click.option(
+    "--no-retrain", is_flag=True, help="Report what the run found but do not start training."
+)
 sample_rows_option = click.option(
     "--sample-rows",
     type=click.IntRange(min=100),

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from zenml_integrations.project.summaries import RunSummary
+from zenml_integrations.project.summaries import RetrainingSummary, RunSummary, TrainingSummary
 from zenml_integrations.run_config import (
     deep_merge,
     load_layers,
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 # `make` targets that run a scheduled pipeline, for the crontab lines of an unschedulable stack.
 MAKE_TARGETS = {"monitoring": "monitor", "training": "train"}
+# Pipelines whose config is a section of another pipeline's file: quality sits with monitoring.
+CONFIG_SECTIONS = {"quality": "monitoring"}
 
 Summary = TypeVar("Summary", bound=RunSummary)
 
@@ -55,8 +57,14 @@ class Project:
         # Imported here, as ZenML is: `run.py --help` need not load pandas.
         from zenml_integrations.training.schema_file import with_recorded_columns
 
-        config = pipeline_run_config(self.configs, name, environment, overrides)
+        host = CONFIG_SECTIONS.get(name)
+        if host is None:
+            config = pipeline_run_config(self.configs, name, environment, overrides)
+        else:
+            config = section_run_config(self.configs, host, name, environment, overrides)
         config.pop("schedules", None)  # applied by `run.py schedule`, not a run setting
+        for section in CONFIG_SECTIONS:  # another pipeline's config, not a run setting
+            config.pop(section, None)
         if name == "training":
             config, recorded = with_recorded_columns(self.configs, config)
             if recorded:
@@ -93,6 +101,26 @@ class Project:
         if run is None:  # an orchestrator that returns before the run exists
             raise click.ClickException(f"{pipeline.name} was submitted but returned no run")
         return run
+
+    def watch(
+        self,
+        pipeline: Pipeline,
+        name: str,
+        summary: type[RetrainingSummary],
+        environment: str,
+        training: Pipeline | None,
+    ) -> None:
+        """Run a pipeline that watches the model, print its summary, retrain when it asks.
+
+        ``training`` None only reports (``--no-retrain``).
+
+        Raises:
+            PipelineFailed: when a step of either run failed.
+        """
+        run = self.launch(pipeline, name, environment, cache=False)
+        if report(summary.of(run)).retrain and training is not None:
+            click.echo(f"{summary.retrain_reason}: starting the training pipeline")
+            report(TrainingSummary.of(self.launch(training, "training", environment)))
 
     def record_columns(self, environment: str) -> str:
         """Record the training data's columns in configs/schema.yaml; the line to show."""
@@ -139,6 +167,26 @@ class Project:
             with write_run_config(self.run_config(name, environment)) as path:
                 pipeline.with_options(config_path=str(path), schedule=cron)()
             click.echo(f"scheduled {name}: {schedules[name]}")
+
+
+def section_run_config(
+    configs: Path, host: str, name: str, environment: str, overrides: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The ``name:`` section of configs/<host>.yaml, layered like a pipeline's own file.
+
+    Raises:
+        click.ClickException: when the host file has no such section.
+    """
+    section = load_layers(configs / f"{host}.yaml").get(name)
+    if not isinstance(section, dict):
+        raise click.ClickException(
+            f"configs/{host}.yaml has no '{name}:' section (got {section!r}); add one with "
+            f"the {name} pipeline's parameters"
+        )
+    environment_layer = load_layers(configs / f"{environment}.yaml")
+    per_pipeline = (environment_layer.pop("pipelines", None) or {}).get(name) or {}
+    merged = deep_merge(deep_merge(section, environment_layer), per_pipeline)
+    return deep_merge(merged, overrides or {})
 
 
 def report(summary: Summary) -> Summary:

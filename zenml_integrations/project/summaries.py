@@ -8,7 +8,7 @@ touching the summary; a missing field fails validation with its name.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict
 
@@ -71,6 +71,20 @@ class MonitoringOutcome(_StepOutput):
     drift_passed: bool
     reason: str
     drifted_columns: list[str]
+    retrain: bool
+    metrics_exported_to: list[str]
+
+
+class QualityOutcome(_StepOutput):
+    """``publish_quality``'s verdict on the labelled predictions."""
+
+    model_name: str
+    retrain_metric: str
+    metric_by_version: dict[str, float]
+    drop_by_version: dict[str, float]
+    labels_by_version: dict[str, int]
+    degraded_versions: list[str]
+    unknown_id: int
     retrain: bool
     metrics_exported_to: list[str]
 
@@ -200,9 +214,21 @@ class DeploymentSummary(RunSummary):
         return lines
 
 
-class MonitoringSummary(RunSummary):
+class RetrainingSummary(RunSummary):
+    """A run that watches the model and may ask for retraining (monitoring, quality)."""
+
+    retrain_reason: ClassVar[str] = "retraining asked for"
+
+    @property
+    def retrain(self) -> bool:
+        """Whether the run asked for the model to be trained again."""
+        return False
+
+
+class MonitoringSummary(RetrainingSummary):
     """The drift verdict on served traffic, where its metrics went, and whether to retrain."""
 
+    retrain_reason: ClassVar[str] = "drift persists"
     outcome: MonitoringOutcome | None = None
 
     @classmethod
@@ -225,6 +251,41 @@ class MonitoringSummary(RunSummary):
             )
             lines.append(f"drifted features: {', '.join(outcome.drifted_columns) or 'none'}")
             lines.append(f"metrics: {', '.join(outcome.metrics_exported_to) or 'not exported'}")
+        return lines
+
+
+class QualitySummary(RetrainingSummary):
+    """Each version's quality on the outcomes that arrived, and whether to retrain."""
+
+    retrain_reason: ClassVar[str] = "quality dropped past retrain.max_drop"
+    outcome: QualityOutcome | None = None
+
+    @classmethod
+    def step_outputs(cls, run: PipelineRunResponse) -> dict[str, Any]:
+        """The ``publish_quality`` step's output."""
+        return {"outcome": output(run, "publish_quality")}
+
+    @property
+    def retrain(self) -> bool:
+        """Whether a version's quality fell past the configured drop."""
+        return self.outcome is not None and self.outcome.retrain
+
+    def lines(self) -> list[str]:
+        """The report, one fact a line."""
+        lines = super().lines()
+        if (outcome := self.outcome) is None:
+            return lines
+        metric = outcome.retrain_metric
+        for version, labels in outcome.labels_by_version.items():
+            value = outcome.metric_by_version.get(version)
+            drop = outcome.drop_by_version.get(version)
+            scored = "no score" if value is None else f"{metric} {value:.4f}"
+            compared = "" if drop is None else f", {drop:+.4f} worse than at training"
+            flag = " DEGRADED" if version in outcome.degraded_versions else ""
+            lines.append(f"{outcome.model_name} v{version}: {scored} on {labels} labels"
+                         f"{compared}{flag}")  # fmt: skip
+        lines.append(f"outcomes with an unknown request id: {outcome.unknown_id}")
+        lines.append(f"metrics: {', '.join(outcome.metrics_exported_to) or 'not exported'}")
         return lines
 
 
