@@ -13,8 +13,10 @@ measured twice: with CPU 1 idle, and with CPU 1 busy, as it is while wrk drives
 a server (on this VM a busy CPU 1 slows a tree ensemble on CPU 0 by about 1.5x:
 the two vCPUs share the host's caches). Memory speed also drifts by up to 2x
 within minutes, so raw onnxruntime is measured right before and right after
-each of our runs, and the median of several such rounds is reported. Needs
-`wrk` (apt-get install wrk) and Linux `taskset`.
+each of our runs, and the median of several such rounds is reported. Ours is
+driven twice per round: JSON ("ours") and Triton's binary tensor data with
+binary outputs ("ours bin", tritonclient's default). Needs `wrk` (apt-get
+install wrk) and Linux `taskset`.
 """
 
 from __future__ import annotations
@@ -91,12 +93,42 @@ def wait_ready(url: str, timeout: float = 120) -> None:
     raise RuntimeError(f"{url} did not become ready")
 
 
-def wrk(url: str, body: str, seconds: int, connections: int) -> dict[str, float]:
+def _lua_string(data: bytes) -> str:
+    """``data`` as a Lua string literal (decimal escapes for anything but plain ASCII)."""
+    plain = {ord(char) for char in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+             " _-.,:;{}[]()+*/=<>!?#$%&@^|~`'"}  # fmt: skip
+    return '"' + "".join(chr(byte) if byte in plain else f"\\{byte:03d}" for byte in data) + '"'
+
+
+def binary_body(batch: np.ndarray) -> tuple[bytes, dict[str, str]]:
+    """A request in Triton's binary tensor format, with its headers.
+
+    It asks for binary outputs, as tritonclient does by default.
+    """
+    header = json.dumps({
+        "inputs": [{"name": "input", "shape": list(batch.shape), "datatype": "FP32",
+                    "parameters": {"binary_data_size": batch.nbytes}}],
+        "parameters": {"binary_data_output": True},
+    }).encode()  # fmt: skip
+    headers = {"Content-Type": "application/octet-stream",
+               "Inference-Header-Content-Length": str(len(header))}  # fmt: skip
+    return header + np.ascontiguousarray(batch, np.float32).tobytes(), headers
+
+
+def wrk(
+    url: str, body: str | bytes, seconds: int, connections: int,
+    headers: dict[str, str] | None = None,
+) -> dict[str, float]:  # fmt: skip
     script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    data = body.encode() if isinstance(body, str) else body
+    header_lines = "".join(
+        f"wrk.headers[{_lua_string(name.encode())}] = {_lua_string(value.encode())}\n"
+        for name, value in (headers or {"Content-Type": "application/json"}).items()
+    )
     script.write_text(
         'wrk.method = "POST"\n'
-        f"wrk.body = {json.dumps(body)}\n"
-        'wrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = {_lua_string(data)}\n"
+        f"{header_lines}"
         "done = function(summary, latency, requests)\n"
         '  io.write(string.format("RESULT %d %d %d %f %f\\n", summary.requests,'
         " summary.errors.status + summary.errors.connect + summary.errors.read +"
@@ -252,6 +284,14 @@ def main() -> None:
         ).json()  # fmt: skip
         served = np.asarray(check["outputs"][1]["data"], np.float32).reshape(expected.shape)
         assert np.allclose(served, expected), "our server disagrees with onnxruntime"
+        body, headers = binary_body(batches[64])
+        answer = httpx.post(f"http://127.0.0.1:{ours_port}/v2/models/churn/infer",
+                            content=body, headers=headers)  # fmt: skip
+        length = int(answer.headers["inference-header-content-length"])
+        label_bytes = json.loads(answer.content[:length])["outputs"][0]["parameters"]
+        offset = length + label_bytes["binary_data_size"]
+        served = np.frombuffer(answer.content[offset:], np.float32).reshape(expected.shape)
+        assert np.allclose(served, expected), "our binary answer disagrees with onnxruntime"
 
         # The fixed-rate run goes first, before the peers' loads have run on CPU 0.
         tensor = {"name": "input", "shape": list(batches[1].shape), "datatype": "FP32"}
@@ -260,26 +300,31 @@ def main() -> None:
             rate=1000, seconds=arguments.seconds,
         )  # fmt: skip
         results: dict[tuple[str, int], dict[str, float]] = {}
-        raw: dict[int, dict[bool, float]] = {}
+        raw: dict[tuple[str, int], dict[bool, float]] = {}  # beside each median run
         for rows, batch in batches.items():
             tensor = {"name": "input", "shape": list(batch.shape), "datatype": "FP32"}
             ours_body = json.dumps({"inputs": [{**tensor, "data": batch.ravel().tolist()}]})
             mlflow_body = json.dumps(
                 {"dataframe_split": {"columns": features, "data": batch.tolist()}}
             )
-            rounds, bare_runs = [], []
+            binary, binary_headers = binary_body(batch)
+            ours_url = f"http://127.0.0.1:{ours_port}/v2/models/churn/infer"
+            rounds: dict[str, list[tuple[dict[str, float], dict[bool, float]]]] = {
+                "ours": [], "ours bin": []}  # fmt: skip
+            bare_runs = []
             for _ in range(arguments.rounds):
                 before = [raw_on_cpu0(onnx_bytes, batch, 1.5, cpu1_busy=busy) for busy in BUSY]
-                ours = wrk(
-                    f"http://127.0.0.1:{ours_port}/v2/models/churn/infer",
-                    ours_body, arguments.seconds, arguments.connections,
-                )  # fmt: skip
+                ours = wrk(ours_url, ours_body, arguments.seconds, arguments.connections)
+                ours_binary = wrk(ours_url, binary, arguments.seconds, arguments.connections,
+                                  binary_headers)  # fmt: skip
                 bare_runs.append(wrk(bare_url, ours_body, arguments.seconds, arguments.connections))
                 after = [raw_on_cpu0(onnx_bytes, batch, 1.5, cpu1_busy=busy) for busy in BUSY]
                 reference = {busy: (before[i] + after[i]) / 2 for i, busy in enumerate(BUSY)}
-                rounds.append((ours, reference))
-            rounds.sort(key=lambda pair: pair[0]["rps"] * rows / pair[1][True])
-            results[("ours", rows)], raw[rows] = rounds[len(rounds) // 2]
+                rounds["ours"].append((ours, reference))
+                rounds["ours bin"].append((ours_binary, reference))
+            for name, runs in rounds.items():
+                runs.sort(key=lambda pair: pair[0]["rps"] * rows / pair[1][True])
+                results[(name, rows)], raw[(name, rows)] = runs[len(runs) // 2]
             bare_runs.sort(key=lambda run: run["rps"])
             results[("bare asgi", rows)] = bare_runs[len(bare_runs) // 2]
             results[("mlflow", rows)] = wrk(
@@ -305,18 +350,21 @@ def main() -> None:
     for rows in batches:
         for busy in BUSY:
             label = "raw busy" if busy else "raw idle"
-            print(f"{label:<10}{rows:>6}{raw[rows][busy] / rows:>10.0f}{raw[rows][busy]:>11.0f}")
+            measured = raw[("ours", rows)][busy]
+            print(f"{label:<10}{rows:>6}{measured / rows:>10.0f}{measured:>11.0f}")
     print(f"ours at a fixed {fixed_rate.achieved_rps:.0f} req/s (batch 1, open loop): "
           f"p50 {fixed_rate.p50_ms:.2f} ms, p99 {fixed_rate.p99_ms:.2f} ms, "
           f"errors {fixed_rate.errors}")  # fmt: skip
     for rows in batches:
-        ours, theirs = results[("ours", rows)], results[("mlflow", rows)]
-        served = ours["rps"] * rows
+        theirs = results[("mlflow", rows)]
         bare = results[("bare asgi", rows)]["rps"]
-        print(f"batch {rows}: ours/mlflow throughput {ours['rps'] / theirs['rps']:.1f}x, "
-              f"ours/bare ASGI route {ours['rps'] / bare:.2f}, "
-              f"ours rows/s vs raw onnxruntime {served / raw[rows][True]:.2f} (CPU 1 busy), "
-              f"{served / raw[rows][False]:.2f} (CPU 1 idle)")  # fmt: skip
+        for name in ("ours", "ours bin"):
+            ours, reference = results[(name, rows)], raw[(name, rows)]
+            served = ours["rps"] * rows
+            print(f"batch {rows} {name}: /mlflow {ours['rps'] / theirs['rps']:.1f}x, "
+                  f"/bare ASGI route {ours['rps'] / bare:.2f}, "
+                  f"rows/s vs raw onnxruntime {served / reference[True]:.2f} (CPU 1 busy), "
+                  f"{served / reference[False]:.2f} (CPU 1 idle)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def array_from_bytes(
 ) -> np.ndarray:
     """A tensor's raw bytes as an array of ``datatype`` (BYTES: an object array of ``bytes``).
 
-    Numeric data is a view of ``raw``, not a copy.
+    Numeric data is a view of ``raw`` where it is aligned for its type.
     """
     count = math.prod(shape)
     if datatype == "BYTES":
@@ -99,7 +99,11 @@ def array_from_bytes(
     if datatype == "BOOL" and raw and max(raw) > 1:
         raise InferenceRequestError(f"input {name!r} is BOOL; its bytes must be 0 or 1")
     values = np.frombuffer(raw, dtype=dtype)
-    return values.reshape(tuple(shape)) if _LITTLE_ENDIAN else values.astype(scalar)
+    if not _LITTLE_ENDIAN:
+        values = values.astype(scalar)
+    elif not values.flags.aligned:  # the JSON header's length decides the offset
+        values = values.copy()  # aligned, numpy's and onnxruntime's fast paths apply
+    return values.reshape(tuple(shape))
 
 
 def _bytes_elements(

@@ -57,6 +57,8 @@ def request_batch(
     batch: Batch
     if entities is not None and inputs and inputs[0].name == entities.entity_column:
         batch = entities.batch(_entity_ids(inputs, entities, max_batch_rows))
+    elif len(inputs) == 1 and inputs[0].name == model.input.name and not model.tabular:
+        batch = _whole_tensor(inputs, model)  # the common request, first
     elif model.tabular:
         batch = _feature_tensors(inputs, model)
     elif any(tensor.name == model.input.name for tensor in inputs) or not inputs:
@@ -82,7 +84,11 @@ def request_batch(
 
 def values_count(inputs: tuple[RequestTensor, ...]) -> int:
     """How many JSON values the inputs hold (what turning them into arrays costs)."""
-    return sum(math.prod(tensor.shape) for tensor in inputs if isinstance(tensor.data, list))
+    count = 0
+    for tensor in inputs:
+        if isinstance(tensor.data, list):
+            count += math.prod(tensor.shape)
+    return count
 
 
 def _whole_tensor(inputs: tuple[RequestTensor, ...], model: OnnxModel) -> np.ndarray:

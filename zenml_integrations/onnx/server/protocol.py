@@ -104,7 +104,7 @@ def decode_request(
             raise InferenceRequestError(
                 "'inputs' must be a list of tensors (one for all features, or one per feature)"
             )
-        inputs = tuple(_tensor(tensor, index, section) for index, tensor in enumerate(tensors))
+        inputs = tuple([_tensor(tensor, index, section) for index, tensor in enumerate(tensors)])
     elif "records" in payload:
         inputs = _records(payload["records"], model, entities)
     else:
@@ -152,7 +152,12 @@ def _tensor(tensor: Any, index: int, section: BinarySection | None) -> RequestTe
         raise InferenceRequestError(
             f"input {name!r}: 'shape' must be a list of non-negative integers, got {shown(shape)}"
         )
-    size = _parameters(get("parameters"), f"input {name!r}").get("binary_data_size")
+    parameters = get("parameters")
+    size = (
+        None
+        if parameters is None
+        else _parameters(parameters, f"input {name!r}").get("binary_data_size")
+    )
     if size is not None:
         if section is None:
             raise InferenceRequestError(

@@ -27,11 +27,10 @@ async def infer_rest(
     """Answer one ``POST .../infer``; ``pinned_version`` bypasses the router."""
     model = data_plane.parse_model(pinned_version)  # an unknown pinned version: 404 first
     try:
-        length = next(
-            (header_length(value, len(body)) for key, value in request_headers
-             if key == HEADER_LENGTH),
-            None,
-        )  # fmt: skip
+        length = None
+        for key, value in request_headers:
+            if key == HEADER_LENGTH:
+                length = header_length(value, len(body))
         decode = partial(decode_request, body, length, model, data_plane.entities)
         rest: RestRequest = (
             decode() if len(body) < THREADED_PARSE_BYTES else await off_the_loop(decode)
