@@ -88,6 +88,7 @@ class VersionQuality(BaseModel):
     drops: dict[str, float] = Field(description="Worse than at training by (< 0: better).")
     kpis: dict[str, float]
     below_threshold: bool = Field(description="The retrain metric dropped by more than allowed.")
+    unscored: str | None = Field(default=None, description="Why no metric could be computed.")
 
 
 class QualityAssessment(BaseModel):
@@ -202,7 +203,8 @@ def assess_quality(
     for version, counts in sorted(labelled.counts.versions.items(), key=_version_order):
         rows = labelled.frame[labelled.frame["version"] == version].reset_index(drop=True)
         rows["target"] = _targets(rows["label"], problem_type, positive_label)
-        metrics, report = _evidently_metrics(rows, problem_type) if len(rows) else ({}, "")
+        unscored = _unscorable(rows["target"], problem_type)
+        metrics, report = ({}, "") if unscored else _evidently_metrics(rows, problem_type)
         trained = training_metrics.get(version, {})
         drops = {
             name: metric_drop(name, value, trained[name])
@@ -217,6 +219,7 @@ def assess_quality(
                 training_metrics=trained,
                 drops=drops,
                 kpis={name: float(kpi(rows)) for name, kpi in kpis.items()} if len(rows) else {},
+                unscored=unscored,
                 below_threshold=quality_dropped(
                     drops.get(policy.metric), policy.max_drop, len(rows), min_labels
                 ),
@@ -245,6 +248,17 @@ def _targets(
             "positive_label in configs/monitoring.yaml to the value that means class 1"
         )
     return labels.astype(np.int64)
+
+
+def _unscorable(targets: pd.Series, problem_type: str) -> str | None:
+    """Why the task's metrics are undefined on these labels (ROC AUC needs both classes)."""
+    if targets.empty:
+        return "no matched labels"
+    if problem_type == "binary_classification" and targets.nunique() < 2:
+        return f"all {len(targets)} labels are class {targets.iloc[0]}: the metrics need both"
+    if len(targets) < 2:
+        return "one label: the metrics need two"
+    return None
 
 
 def _evidently_metrics(rows: pd.DataFrame, problem_type: str) -> tuple[dict[str, float], str]:
@@ -291,7 +305,7 @@ def _section(
     comparison = (
         f"{policy.metric}: {now:.4f} in production, {trained:.4f} at training"
         if now is not None and trained is not None
-        else f"{policy.metric}: not comparable ({quality.labels} labels)"
+        else f"{policy.metric}: not comparable ({quality.unscored or 'no training value'})"
     )
     verdict = "RETRAIN: dropped past the threshold" if quality.below_threshold else "within bounds"
     return (

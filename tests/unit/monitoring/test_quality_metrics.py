@@ -64,13 +64,14 @@ def _labelled(frames: list[pd.DataFrame]) -> LabelledPredictions:
 @pytest.fixture(scope="module")
 def classification() -> tuple[LabelledPredictions, QualityAssessment, str]:
     """v1 as good as at training, challenger v2 degraded, v3 degraded on too few labels."""
+    one_class = _version_rows("4", 150, 0.7, 4).assign(label="no")  # ROC AUC is undefined
     labelled = _labelled(
         [_version_rows("1", 400, 0.7, 1), _version_rows("2", 400, 0.1, 2),
-         _version_rows("3", 30, 0.0, 3)]
+         _version_rows("3", 30, 0.0, 3), one_class]
     )  # fmt: skip
     kpis = load_kpis({"positive_share": f"{__name__}:predicted_positive_share"})
     assessment, report = assess_quality(
-        labelled, "churn", {"1": TRAINED, "2": TRAINED, "3": TRAINED},
+        labelled, "churn", dict.fromkeys("1234", TRAINED),
         RetrainPolicy(metric="roc_auc", max_drop=0.05), 100, kpis, positive_label="yes",
     )  # fmt: skip
     return labelled, assessment, report
@@ -81,7 +82,10 @@ def test_given_labelled_versions_then_metrics_match_scikit_learn_and_the_challen
 ) -> None:
     labelled, assessment, report = classification
     by_version = {quality.version: quality for quality in assessment.versions}
-    assert [quality.version for quality in assessment.versions] == ["1", "2", "3"]
+    assert [quality.version for quality in assessment.versions] == ["1", "2", "3", "4"]
+    one_class = by_version.pop("4")
+    assert (one_class.metrics, one_class.drops, one_class.below_threshold) == ({}, {}, False)
+    assert one_class.unscored == "all 150 labels are class 0: the metrics need both"
     for version, quality in by_version.items():
         rows = labelled.frame[labelled.frame["version"] == version]
         truth = (rows["label"] == "yes").astype(int)
@@ -100,9 +104,9 @@ def test_given_labelled_versions_then_metrics_match_scikit_learn_and_the_challen
         assert quality.kpis == {"positive_share": pytest.approx(rows["prediction"].mean())}
     assert by_version["1"].drops["roc_auc"] < 0.05 < by_version["2"].drops["roc_auc"]
     assert by_version["3"].drops["roc_auc"] > 0.05  # as bad, but on 30 labels: no evidence
-    assert [q.below_threshold for q in assessment.versions] == [False, True, False]
+    assert [q.below_threshold for q in assessment.versions] == [False, True, False, False]
     assert assessment.retrain
-    assert report.count("<h2>version ") == 3
+    assert report.count("<h2>version ") == 4
     assert "RETRAIN" in report
     assert "4 with an unknown id" in report
 
