@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import json
 import struct
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kserve.protocol.rest.v2_datamodels import (
     ListModelsResponse,
     ModelMetadataResponse,
+    ModelReadyResponse,
     Parameters,
     ServerMetadataResponse,
 )
@@ -270,3 +274,50 @@ def test_given_strings_as_binary_bytes_then_a_per_feature_model_answers_as_for_j
         binary.json()["outputs"]
         == call(tabular, "POST", INFER, orjson.dumps(as_json)).json()["outputs"]
     )
+
+
+def test_given_a_request_without_id_then_the_inference_log_holds_the_id_the_client_got(
+    tmp_path: Path,
+) -> None:
+    config = ServerConfig(model_name="churn", inference_log_dir=tmp_path)
+    logged = OnnxServer(config, OnnxModel("churn", "1", logistic_model(WEIGHTS)))
+    request = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 8], "data": [0] * 8}]}
+    answer = call(logged, "POST", INFER, orjson.dumps(request)).json()
+    ready = call(logged, "GET", "/v2/models/churn/ready").json()
+    assert logged.data_plane.inference_log is not None
+    logged.data_plane.inference_log.close()
+
+    lines = [
+        orjson.loads(line)
+        for path in tmp_path.glob("*.jsonl")
+        for line in path.read_bytes().splitlines()
+    ]
+    assert [line["id"] for line in lines] == [answer["id"]]
+    assert ModelReadyResponse.model_validate(ready).ready
+
+
+@st.composite
+def binary_bodies(draw: st.DrawFn) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """Binary requests whose sizes, shapes, types and header length may or may not add up."""
+    inputs = [
+        {"name": draw(st.sampled_from(["input", "grade", "x"])),
+         "datatype": draw(st.sampled_from(["FP32", "FP16", "INT8", "BOOL", "BYTES", "UINT64"])),
+         "shape": draw(st.lists(st.integers(0, 2**40), max_size=3)),
+         "parameters": {"binary_data_size": draw(st.integers(-1, 64) | st.just(2**62))}}
+        for _ in range(draw(st.integers(0, 2)))
+    ]  # fmt: skip
+    header = orjson.dumps({"inputs": inputs})
+    blob = draw(st.binary(max_size=96))
+    length = draw(st.sampled_from([len(header), len(header) + len(blob) + 1, 0]))
+    return header + blob, [(b"inference-header-content-length", str(length).encode())]
+
+
+@settings(deadline=None, derandomize=True, database=None, max_examples=150)
+@given(request=binary_bodies())
+def test_given_any_binary_body_then_the_answer_is_2xx_or_a_json_400(
+    server: OnnxServer, request: tuple[bytes, list[tuple[bytes, bytes]]]
+) -> None:
+    response = call(server, "POST", INFER, *request)
+    assert response.status in (200, 400), response.body[:200]
+    if response.status == 400:
+        assert response.json()["error"]
