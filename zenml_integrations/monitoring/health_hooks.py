@@ -29,6 +29,7 @@ from zenml_integrations.monitoring.pipeline_health import (
 )
 
 if TYPE_CHECKING:
+    from mlflow import MlflowClient
     from zenml.models import PipelineRunResponse
 
 logger = logging.getLogger(__name__)
@@ -166,16 +167,24 @@ def artifact_rows(
 
 
 def champion_of(model_name: str, config: HealthConfig) -> ChampionReport | None:
-    """The registry's champion of ``model_name``; None when it has none yet or no registry."""
+    """The champion in the active stack's registry; None without a registry (with a warning)."""
     from zenml_integrations.mlflow.champion import active_stack_registry
     from zenml_integrations.mlflow.errors import RegistryNotInStack
-    from zenml_integrations.mlflow.registry import CHAMPION, version_by_alias
 
     try:
         client = active_stack_registry()
     except RegistryNotInStack as error:
         logger.warning("champion age not reported: %s", error)
         return None
+    return champion_report(client, model_name, config.max_champion_age_days)
+
+
+def champion_report(
+    client: MlflowClient, model_name: str, max_age_days: float | None
+) -> ChampionReport | None:
+    """When ``model_name``'s champion version was registered; None while it has no champion."""
+    from zenml_integrations.mlflow.registry import CHAMPION, version_by_alias
+
     champion = version_by_alias(client, model_name, CHAMPION)
     if champion is None:
         return None
@@ -183,5 +192,5 @@ def champion_of(model_name: str, config: HealthConfig) -> ChampionReport | None:
         model=model_name,
         version=str(champion.version),
         registered=champion.creation_timestamp / 1000,
-        max_age_days=config.max_champion_age_days,
+        max_age_days=max_age_days,
     )
