@@ -21,12 +21,13 @@ from zenml_integrations.onnx.server.tensors import OIP_NUMPY, InferenceRequestEr
 
 HEADER_LENGTH = b"inference-header-content-length"
 _LENGTH = struct.Struct("<I")
+_MAX_LENGTH_DIGITS = 19  # no body is longer; int() of thousands of digits raises
 _LITTLE_ENDIAN = sys.byteorder == "little"
 
 
 def header_length(value: bytes, body_size: int) -> int:
     """The JSON header's length (``Inference-Header-Content-Length``), checked against the body."""
-    if not value.isdigit():
+    if not value.isdigit() or len(value) > _MAX_LENGTH_DIGITS:
         raise InferenceRequestError(
             f"Inference-Header-Content-Length is {shown(value.decode('latin-1'))}; send the "
             "JSON header's length in bytes"

@@ -136,6 +136,7 @@ def bad_binary_requests() -> list[tuple[str, bytes, list[tuple[bytes, bytes]], s
     return [
         ("header beyond the body", header, [(h, b"99999")], "exceeds the body of"),
         ("header not a number", header, [(h, b"12a")], "Inference-Header-Content-Length is '12a'"),
+        ("header of 5000 digits", header, [(h, b"9" * 5000)], "Inference-Header-Content-Length is"),
         ("truncated body", header + one.tobytes()[:-4], [(h, length)], "exceeds the 28 bytes"),
         ("bytes nobody claims", header + one.tobytes() + b"xx", [(h, length)], "2 bytes of binary"),
         ("size against shape", *binary_body([{**good_input, "shape": [2, 8]}], [one.tobytes()]),
