@@ -88,7 +88,7 @@ def decode_request(
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
-        payload = _lenient_json(body)
+        payload = _lenient_json(body, binary_header=header_length is not None)
     if not isinstance(payload, dict):
         raise InferenceRequestError("request body must be a JSON object with 'inputs' or 'records'")
     request_id = payload.get("id")
@@ -291,7 +291,7 @@ def _text(value: Any) -> Any:
     return value.decode(errors="replace") if isinstance(value, bytes) else value
 
 
-def _lenient_json(body: bytes) -> Any:
+def _lenient_json(body: bytes, *, binary_header: bool) -> Any:
     """Strict JSON failed: accept NaN/Infinity tokens so the NaN check can name the feature.
 
     The stdlib parser also reads what orjson refuses for good reasons: nesting
@@ -311,7 +311,13 @@ def _lenient_json(body: bytes) -> Any:
             "request body holds a lone UTF-16 surrogate escape (\\udXXX); send valid Unicode text"
         ) from None
     except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, too many digits
-        raise InferenceRequestError(f"request body is not valid JSON: {error}") from None
+        hint = (
+            ""
+            if binary_header
+            else "; a body with binary tensor data needs the Inference-Header-Content-Length "
+            "header (the length of its JSON part)"
+        )
+        raise InferenceRequestError(f"request body is not valid JSON: {error}{hint}") from None
     return payload
 
 

@@ -145,6 +145,8 @@ def bad_binary_requests() -> list[tuple[str, bytes, list[tuple[bytes, bytes]], s
                                        []), "non-negative integer"),
         ("size without the header", orjson.dumps({"inputs": [good_input]}), [],
          "no Inference-Header-Content-Length"),
+        ("binary body without the header", header + b"\xda" + one.tobytes(), [],
+         "binary tensor data needs the Inference-Header-Content-Length header"),
         ("data and size", *binary_body([{**good_input, "data": [0] * 8}], [one.tobytes()]),
          "both 'data' and binary_data_size"),
         ("unknown datatype", *binary_body([binary_input(one, "FP8")], [one.tobytes()]),
