@@ -253,6 +253,7 @@ def test_given_the_dashboard_when_type_checked_against_grafana_schema_then_it_co
     broken = dashboard()
     broken["panels"][0]["gridPos"]["w"] = "12"
     broken["panels"][1]["fieldConfig"]["defaults"]["unitt"] = "s"
+    broken["panels"][2]["options"]["legend"]["displayMode"] = "tabel"  # timeseries' own options
     shutil.copy(SCHEMA_TOOL / "dashboard-json.ts", tmp_path)
     (tmp_path / "node_modules").symlink_to(SCHEMA_TOOL / "node_modules")
     for name, board in (("dashboard", dashboard()), ("broken", broken)):
@@ -268,6 +269,7 @@ def test_given_the_dashboard_when_type_checked_against_grafana_schema_then_it_co
     errors = checked.stdout.splitlines()
     assert not [line for line in errors if line.startswith("dashboard.ts")], checked.stdout
     broken_errors = [line for line in errors if line.startswith("broken.ts")]
-    assert len(broken_errors) == 2, checked.stdout
+    assert len(broken_errors) == 3, checked.stdout
     assert "not assignable to type 'number'" in broken_errors[0]
     assert "'\"unitt\"' does not exist" in broken_errors[1]
+    assert "'\"tabel\"' is not assignable" in broken_errors[2]
