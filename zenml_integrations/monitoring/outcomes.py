@@ -103,7 +103,12 @@ def read_outcomes(source: OutcomesSource) -> pd.DataFrame:
             "event time, label) or set quality.parameters.outcomes.path in configs/monitoring.yaml"
         )
     try:
-        table = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+        table = (
+            pd.read_parquet(path)
+            if path.suffix.lower() == ".parquet"
+            # ids as text: a hex id of digits and one "e" would otherwise parse as a float
+            else pd.read_csv(path, dtype={source.id_column: str})
+        )
     except (OSError, ValueError) as error:
         raise OutcomesError(f"cannot read the outcomes file {path}: {error}") from None
     wanted = [source.id_column, source.time_column, source.label_column]
@@ -116,10 +121,16 @@ def read_outcomes(source: OutcomesSource) -> pd.DataFrame:
             "the column names in quality.parameters.outcomes of configs/monitoring.yaml"
         )
     rows = table[source.row_column] if source.row_column else pd.Series(0, index=table.index)
+    try:
+        positions = pd.to_numeric(rows, errors="raise").astype(np.int64)
+    except (ValueError, TypeError) as error:
+        raise OutcomesError(
+            f"column {source.row_column!r} of {path} must hold row positions (0, 1, ...): {error}"
+        ) from None
     return pd.DataFrame(
         {
             "id": table[source.id_column].astype(str),
-            "row": pd.to_numeric(rows, errors="raise").astype(np.int64),
+            "row": positions,
             "event_time": _unix_seconds(table[source.time_column], source.time_column, path),
             "label": table[source.label_column],
         }

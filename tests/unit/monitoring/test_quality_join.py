@@ -105,7 +105,7 @@ def test_given_late_duplicate_unknown_and_missing_labels_then_each_is_counted_on
 def test_given_an_outcomes_file_then_ids_times_and_rows_are_read(tmp_path: Path) -> None:
     path = tmp_path / "outcomes.csv"
     pd.DataFrame(
-        {"request_id": ["x", "y"], "at": ["2026-05-01T00:00:00Z", "2026-05-01T00:00:10Z"],
+        {"request_id": ["1e5", "0042"], "at": ["2026-05-01T00:00:00Z", "2026-05-01T00:00:10Z"],
          "churned": ["yes", "no"], "position": [0, 2]}
     ).to_csv(path, index=False)  # fmt: skip
     source = OutcomesSource(
@@ -114,7 +114,7 @@ def test_given_an_outcomes_file_then_ids_times_and_rows_are_read(tmp_path: Path)
 
     outcomes = read_outcomes(source)
 
-    assert outcomes["id"].tolist() == ["x", "y"]
+    assert outcomes["id"].tolist() == ["1e5", "0042"]  # ids as written, not numbers
     assert outcomes["row"].tolist() == [0, 2]
     assert outcomes["event_time"].tolist() == [1777593600.0, 1777593610.0]
     assert outcomes["label"].tolist() == ["yes", "no"]
