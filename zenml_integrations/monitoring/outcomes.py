@@ -76,8 +76,10 @@ class LabelCounts(BaseModel):
 
     outcomes: int = Field(description="Outcome rows read from the file.")
     versions: dict[str, VersionLabelCounts]
-    unknown_id: int = Field(description="Outcome rows whose id no prediction of the window has.")
-    before_window: int = Field(description="Outcome rows from before the window started.")
+    unknown_id: int = Field(description="Outcome rows whose id no logged prediction has.")
+    before_window: int = Field(
+        description="Outcome rows of an earlier window: the outcome or its prediction came before."
+    )
     window_start: float
     window_end: float
 
@@ -168,38 +170,39 @@ def join_outcomes(
     duplicates. An id logged twice (a client reusing its ids) is matched to
     its first prediction; the later ones stay missing. An outcome is late when
     its event time is after ``window_end`` (the run's cut-off) or more than
-    ``max_label_delay_seconds`` after its prediction.
+    ``max_label_delay_seconds`` after its prediction. An outcome that happened
+    before ``window_start``, or whose prediction was made before it (pass the
+    predictions of one label delay before the window so that they are found),
+    belongs to an earlier window: counted as such, never as an unknown id.
     """
     ordered = outcomes.sort_values("event_time", kind="stable")
-    before = ordered["event_time"] < window_start
-    in_scope = ordered[~before]
-    first = ~in_scope.duplicated(["id", "row"], keep="first")
     logged = predictions.sort_values("timestamp", kind="stable")
     keyed = logged[logged["request_id"].notna() & ~logged.duplicated(["request_id", "row"])]
-    keyed = keyed.rename(columns={"request_id": "id"})
-    joined = in_scope.merge(keyed, on=["id", "row"], how="left", indicator=True)
-    known = joined["_merge"] == "both"
-    late = known & (
-        (joined["event_time"] > window_end)
-        | (joined["event_time"] - joined["timestamp"] > max_label_delay_seconds)
+    joined = ordered.merge(
+        keyed.rename(columns={"request_id": "id"}), on=["id", "row"], how="left", indicator=True
     )
-    matched = joined[known & ~late & first.to_numpy()]
-    late_first = joined[late & first.to_numpy()]
-    duplicates = joined[known & ~first.to_numpy()]
-    versions = {
-        str(version): VersionLabelCounts(
-            predictions=int(rows),
-            matched=int((matched["version"] == version).sum()),
-            late=int((late_first["version"] == version).sum()),
-            missing=int(
-                rows
-                - (matched["version"] == version).sum()
-                - (late_first["version"] == version).sum()
-            ),
-            duplicate=int((duplicates["version"] == version).sum()),
-        )
-        for version, rows in logged["version"].value_counts().sort_index().items()
+    before = (joined["event_time"] < window_start) | (joined["timestamp"] < window_start)
+    scoped = joined[~before]
+    known = scoped["_merge"] == "both"
+    first = ~scoped.duplicated(["id", "row"])
+    late = known & (
+        (scoped["event_time"] > window_end)
+        | (scoped["event_time"] - scoped["timestamp"] > max_label_delay_seconds)
+    )
+    matched = scoped[known & first & ~late]
+    by_version = {
+        "matched": matched["version"].value_counts(),
+        "late": scoped[known & first & late]["version"].value_counts(),
+        "duplicate": scoped[known & ~first]["version"].value_counts(),
     }
+    served = logged[logged["timestamp"] >= window_start]["version"].value_counts().sort_index()
+    versions = {}
+    for version, rows in served.items():
+        counted = {state: int(counts.get(version, 0)) for state, counts in by_version.items()}
+        missing = int(rows) - counted["matched"] - counted["late"]
+        versions[str(version)] = VersionLabelCounts(
+            predictions=int(rows), missing=missing, **counted
+        )
     frame = matched.rename(columns={"id": "request_id"})[[*PREDICTION_COLUMNS, "label"]]
     counts = LabelCounts(
         outcomes=len(outcomes),

@@ -124,8 +124,10 @@ def labelled_window(
     """
     until = time.time() if now is None else now
     since = until - window.hours * 3600
-    predictions = read_predictions(log_dir, model_name, since, until)
-    if predictions.empty:
+    delay = window.max_label_delay_hours * 3600
+    # One delay further back: an outcome of an older prediction is an earlier window's, not unknown.
+    predictions = read_predictions(log_dir, model_name, since - delay, until)
+    if not (predictions["timestamp"] >= since).any():
         raise NotEnoughTraffic(
             f"no prediction of {model_name} was logged in the last {window.hours:g} h "
             f"(inference logs: {log_dir}); serve traffic first, or widen "
@@ -133,7 +135,7 @@ def labelled_window(
         )
     return join_outcomes(
         predictions, read_outcomes(outcomes), window_start=since, window_end=until,
-        max_label_delay_seconds=window.max_label_delay_hours * 3600,
+        max_label_delay_seconds=delay,
     )  # fmt: skip
 
 

@@ -59,7 +59,7 @@ def quality_metrics(
                 ("model", "version", "kpi"))  # fmt: skip
     labels = gauge("model_quality_labels", "Prediction rows and extra outcomes by state.",
                    ("model", "version", "state"))  # fmt: skip
-    unmatched = gauge("model_quality_unmatched_labels", "Outcome rows without a prediction.",
+    unmatched = gauge("model_quality_unmatched_labels", "Outcome rows this window cannot score.",
                       ("model", "reason"))  # fmt: skip
     retrain = gauge("model_quality_retrain", "1 when the run asked for retraining.", ("model",))
     last_run = gauge("model_quality_last_run_timestamp_seconds", "When quality was assessed.",
