@@ -17,6 +17,7 @@ class RolloutOutcome(StrEnum):
     ALREADY_SERVING = "already_serving"  # the version already is the champion
     IDLE = "idle"  # no rollout in flight: a controller found nothing to judge
     WAITING = "waiting"  # in traffic; the window has too few requests to judge yet
+    INCONCLUSIVE = "inconclusive"  # in traffic; no series or no requests: nothing to judge
     ADVANCED = "advanced"  # in traffic; moved to its next traffic share
     IN_PROGRESS = "in_progress"  # in traffic and undecided when the caller stopped waiting
     PROMOTED = "promoted"  # the version became the champion

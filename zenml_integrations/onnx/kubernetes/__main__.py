@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         "champion": decision.plan.champion.version,
         "challenger": decision.plan.challenger.version if decision.plan.challenger else None,
         "challenger_percent": decision.plan.challenger_percent,
-        "reason": decision.judgement.reason if decision.judgement else "",
+        "reason": decision.judgement.reason if decision.judgement else decision.reason,
         "measured": {
             role: {
                 key: None if isinstance(value, float) and math.isnan(value) else value

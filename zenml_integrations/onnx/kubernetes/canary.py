@@ -17,6 +17,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
+from zenml_integrations.onnx import metric_names
 from zenml_integrations.onnx.errors import OnnxError
 from zenml_integrations.onnx.kubernetes.cluster import ServingCluster
 from zenml_integrations.onnx.kubernetes.config import MetricsFamily
@@ -39,6 +40,15 @@ class CanaryDecision:
     judgement: Judgement | None = None
     champion: WindowStats | None = None
     challenger: WindowStats | None = None
+    reason: str = ""  # why the decision is inconclusive
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A variant's window, and whether Prometheus had any series for it at all."""
+
+    stats: WindowStats
+    has_series: bool
 
 
 class PrometheusClient:
@@ -80,33 +90,74 @@ class PrometheusClient:
 
 @dataclass(frozen=True)
 class SeriesNames:
-    """PromQL for one metrics family; ``{sel}`` selects a variant, ``{w}`` is the window."""
+    """Whose series one family is: a request counter with a status label, and histograms.
 
-    requests: str
-    errors: str
-    latency_quantile: str
-    prediction_mean: str | None = None
-    prediction_buckets: str | None = None
+    The status label's values are classed by ``metric_names``' one rule (success, client
+    error, server error) on every family: HTTP codes, our ``ok``/``error``/``invalid``, and
+    gRPC code names in Python's and Go's spelling (``OK`` is a success).
+    """
+
+    counter: str
+    status_label: str
+    latency_histogram: str | None = None  # None: the family has no per-version latency
+    prediction_histogram: str | None = None
 
 
 SERIES: dict[MetricsFamily, SeriesNames] = {
-    MetricsFamily.SELDON_EXECUTOR: SeriesNames(
-        requests="sum(increase(seldon_api_executor_server_requests_seconds_count{{{sel}}}[{w}s]))",
-        errors='sum(increase(seldon_api_executor_server_requests_seconds_count{{{sel},code!~"2.."}}'
-        "[{w}s]))",
-        latency_quantile="histogram_quantile({q}, sum by (le) "
-        "(rate(seldon_api_executor_server_requests_seconds_bucket{{{sel}}}[{w}s])))",
-    ),
+    # Our serving image (Seldon v1, KServe) and the local server: onnx/metric_names.py.
     MetricsFamily.ONNX_SERVER: SeriesNames(
-        requests='sum(increase(onnx_server_requests_total{{{sel},status!="invalid"}}[{w}s]))',
-        errors='sum(increase(onnx_server_requests_total{{{sel},status="error"}}[{w}s]))',
-        latency_quantile="histogram_quantile({q}, sum by (le) "
-        "(rate(onnx_server_request_latency_seconds_bucket{{{sel}}}[{w}s])))",
-        prediction_mean="sum(increase(onnx_server_prediction_sum{{{sel}}}[{w}s])) / "
-        "sum(increase(onnx_server_prediction_count{{{sel}}}[{w}s]))",
-        prediction_buckets="sum by (le) (increase(onnx_server_prediction_bucket{{{sel}}}[{w}s]))",
+        counter=metric_names.REQUESTS,
+        status_label="status",
+        latency_histogram=metric_names.LATENCY,
+        prediction_histogram=metric_names.PREDICTION,
     ),
+    # Seldon Core v1's executor (the operator's /prometheus endpoint).
+    MetricsFamily.SELDON_EXECUTOR: SeriesNames(
+        counter="seldon_api_executor_server_requests_seconds_count",
+        status_label="code",
+        latency_histogram="seldon_api_executor_server_requests_seconds",
+    ),
+    # Seldon Core v2's agent beside Triton/MLServer: its latency histogram has no model label.
+    MetricsFamily.SELDON_V2: SeriesNames(counter="seldon_model_infer_total", status_label="code"),
 }
+
+
+@dataclass(frozen=True)
+class WindowQueries:
+    """The PromQL that measures one variant over one window."""
+
+    requests: str
+    errors: str
+    latency: str | None  # the buckets' rates, by le: histogram_quantile's second argument
+    prediction_mean: str | None
+    prediction_buckets: str | None
+
+    @classmethod
+    def build(cls, names: SeriesNames, selector: str, window: int) -> WindowQueries:
+        """Queries for the series ``selector`` picks over the last ``window`` seconds."""
+        span = f"[{window}s]"
+
+        def counted(pattern: str) -> str:
+            matcher = f'{selector},{names.status_label}=~"{pattern}"'
+            return f"sum(increase({names.counter}{{{matcher}}}{span}))"
+
+        latency = prediction_mean = prediction_buckets = None
+        if names.latency_histogram:
+            latency = f"sum by (le) (rate({names.latency_histogram}_bucket{{{selector}}}{span}))"
+        if names.prediction_histogram:
+            series = names.prediction_histogram
+            prediction_mean = (
+                f"sum(increase({series}_sum{{{selector}}}{span})) / "
+                f"sum(increase({series}_count{{{selector}}}{span}))"
+            )
+            prediction_buckets = f"sum by (le) (increase({series}_bucket{{{selector}}}{span}))"
+        return cls(
+            requests=counted(metric_names.JUDGED_PATTERN),
+            errors=counted(metric_names.SERVER_ERROR_PATTERN),
+            latency=latency,
+            prediction_mean=prediction_mean,
+            prediction_buckets=prediction_buckets,
+        )
 
 
 def bucket_std(buckets: list[tuple[dict[str, str], float]], mean: float) -> float:
@@ -135,37 +186,62 @@ class CanaryController:
         self.family = cluster.serving.metrics
 
     def _selector(self, plan: ServingPlan, role: str, variant: ModelVariant) -> str:
+        """Labels that pick one variant's series; ``namespace`` comes from the PodMonitor."""
+        namespace = f'namespace="{self.cluster.serving.namespace}"'
         if self.family is MetricsFamily.SELDON_EXECUTOR:
-            return f'deployment_name="{resource_name(plan.model_name)}",predictor_name="{role}"'
-        return f'model="{plan.model_name}",version="{variant.version}"'
+            return (
+                f'{namespace},deployment_name="{resource_name(plan.model_name)}",'
+                f'predictor_name="{role}"'
+            )
+        if self.family is MetricsFamily.SELDON_V2:  # the agent's label is the Model's name
+            return f'{namespace},model="{resource_name(plan.model_name, variant.version)}"'
+        return f'{namespace},model="{plan.model_name}",version="{variant.version}"'
 
-    def window(self, plan: ServingPlan, role: str, variant: ModelVariant) -> WindowStats:
-        """One variant's requests, errors, latency and outputs over the policy's window."""
-        names = SERIES[self.family]
-        fill = {
-            "sel": self._selector(plan, role, variant),
-            "w": max(1, round(plan.rollout.policy.window_seconds)),
-        }
-        requests = self.prometheus.scalar(names.requests.format(**fill))
-        if math.isnan(requests):
-            requests = 0.0
-        errors = self.prometheus.scalar(names.errors.format(**fill))
-        p99 = self.prometheus.scalar(names.latency_quantile.format(q=0.99, **fill))
-        p90 = self.prometheus.scalar(names.latency_quantile.format(q=0.9, **fill))
-        mean = std = math.nan
-        if names.prediction_mean and names.prediction_buckets:
-            mean = self.prometheus.scalar(names.prediction_mean.format(**fill))
+    def window(self, plan: ServingPlan, role: str, variant: ModelVariant) -> Measured:
+        """One variant's requests, errors, latency and outputs over the policy's window.
+
+        Requests count answers and server errors; a client's bad request is left out. No
+        sample at all means Prometheus has no series for the variant (``has_series``).
+        """
+        queries = WindowQueries.build(
+            SERIES[self.family],
+            self._selector(plan, role, variant),
+            max(1, round(plan.rollout.policy.window_seconds)),
+        )
+        requests = self.prometheus.scalar(queries.requests)
+        errors = self.prometheus.scalar(queries.errors)
+        p99 = p90 = mean = std = math.nan
+        if queries.latency:
+            p99 = self.prometheus.scalar(f"histogram_quantile(0.99, {queries.latency})")
+            p90 = self.prometheus.scalar(f"histogram_quantile(0.9, {queries.latency})")
+        if queries.prediction_mean and queries.prediction_buckets:
+            mean = self.prometheus.scalar(queries.prediction_mean)
             if not math.isnan(mean):
-                buckets = self.prometheus.vector(names.prediction_buckets.format(**fill))
-                std = bucket_std(buckets, mean)
-        return WindowStats(
-            requests=round(requests),
+                std = bucket_std(self.prometheus.vector(queries.prediction_buckets), mean)
+        stats = WindowStats(
+            requests=0 if math.isnan(requests) else round(requests),
             errors=0 if math.isnan(errors) else round(errors),
             p99_latency=p99,
             p90_latency=p90,
             output_mean=mean,
             output_std=std,
         )
+        return Measured(stats, has_series=not math.isnan(requests))
+
+    def _missing_data(self, plan: ServingPlan, measured: dict[str, Measured]) -> str:
+        """Why there is nothing to judge ('' when there is): no series, or no traffic."""
+        window = round(plan.rollout.policy.window_seconds)
+        needed = ["challenger"] if plan.challenger_percent >= 100 else ["challenger", "champion"]
+        for role in needed:
+            if not measured[role].has_series:
+                return (
+                    f"Prometheus has no {SERIES[self.family].counter} series for the {role} "
+                    f"in the last {window} s: check that the deployment's PodMonitor is applied "
+                    "and that Prometheus selects it"
+                )
+            if measured[role].stats.requests == 0:
+                return f"the {role} answered no requests in the last {window} s"
+        return ""
 
     def advance(self) -> CanaryDecision:
         """Judge the current step and apply the next plan, a promotion, or a rollback.
@@ -183,8 +259,16 @@ class CanaryController:
             return CanaryDecision(RolloutOutcome.IDLE, plan)
         policy = plan.rollout.policy
         role = "shadow" if plan.rollout.strategy is Strategy.SHADOW else "canary"
-        challenger = self.window(plan, role, plan.challenger)
-        champion = self.window(plan, "champion", plan.champion)
+        measured = {
+            "challenger": self.window(plan, role, plan.challenger),
+            "champion": self.window(plan, "champion", plan.champion),
+        }
+        challenger, champion = measured["challenger"].stats, measured["champion"].stats
+        missing = self._missing_data(plan, measured)
+        if missing:  # no data is never read as zero errors: nothing is promoted on it
+            return CanaryDecision(
+                RolloutOutcome.INCONCLUSIVE, plan, None, champion, challenger, missing
+            )
         if (
             plan.challenger_percent >= 100
             and champion.requests < policy.min_requests
