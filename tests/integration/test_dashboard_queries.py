@@ -53,7 +53,8 @@ RATE_INTERVAL = "10s"  # what Grafana's $__rate_interval becomes with 1 s scrape
 @contextmanager
 def serving(args: list[str], ready_url: str, log: Path) -> Iterator[None]:
     """Run a Prometheus-family binary while the block runs; its log if it is never ready."""
-    assert shutil.which(args[0]), f"needs Debian's {args[0]}: apt-get install prometheus {args[0]}"
+    packages = "prometheus prometheus-pushgateway"
+    assert shutil.which(args[0]), f"needs {args[0]}: apt-get install {packages} (Debian)"
     process = subprocess.Popen(args, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 20
@@ -174,9 +175,9 @@ def variable_values(prometheus: httpx.Client) -> dict[str, list[str]]:
     for variable in dashboard()["templating"]["list"]:
         if variable["type"] != "query":
             continue
-        metric, label = re.fullmatch(
-            r"label_values\((\w+), (\w+)\)", variable["query"]["query"]
-        ).groups()  # type: ignore[union-attr]
+        query = re.fullmatch(r"label_values\((\w+), (\w+)\)", variable["query"]["query"])
+        assert query, variable["query"]
+        metric, label = query.groups()
         answer = prometheus.get(f"/api/v1/label/{label}/values", params={"match[]": metric})
         values[variable["name"]] = answer.json()["data"]
     return values
@@ -229,7 +230,10 @@ def test_given_real_exporters_scraped_when_each_panel_queries_then_it_returns_da
             deadline = time.monotonic() + 20
             while True:
                 values = variable_values(prometheus)
-                empty = empty_panel_queries(prometheus, values) if all(values.values()) else ["?"]
+                if not all(values.values()):
+                    empty = [f"template variables without values: {values}"]
+                else:
+                    empty = empty_panel_queries(prometheus, values)
                 if not empty or time.monotonic() > deadline:
                     break
                 time.sleep(0.5)
