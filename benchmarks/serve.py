@@ -17,6 +17,10 @@ each of our runs, and the median of several such rounds is reported. Ours is
 driven twice per round: JSON ("ours") and Triton's binary tensor data with
 binary outputs ("ours bin", tritonclient's default). Needs `wrk` (apt-get
 install wrk) and Linux `taskset`.
+
+A third run per round drives the gRPC endpoint ("ours grpc": ModelInfer with
+raw_input_contents, as tritonclient and kserve send it) with
+benchmarks/grpc_load.py pinned to CPU 1, since wrk speaks no HTTP/2.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -49,6 +54,7 @@ from zenml_integrations.training.dataset import DatasetSchema, check_table  # no
 from zenml_integrations.training.models import ModelSpec, build_estimator  # noqa: E402
 from zenml_integrations.training.sample_data import generate_sample  # noqa: E402
 
+from benchmarks.grpc_load import infer_request, run_grpc_load  # noqa: E402
 from benchmarks.loadgen import LoadResult, run_fixed_rate  # noqa: E402
 
 T = TypeVar("T")
@@ -239,9 +245,11 @@ def main() -> None:
     batches = {1: sample[:1], 64: sample[:64]}
     expected = run_onnx(onnx_bytes, batches[64])["probabilities"]
     ours_port, mlflow_port, bare_port = free_port(), free_port(), free_port()
+    grpc_port = free_port()
     # Metrics are always on; inference logging is switched on as in production.
     server_config = workdir / "server.json"
     server_config.write_text(json.dumps({"model_name": "churn", "port": ours_port,
+                                         "grpc_port": grpc_port,
                                          "inference_log_dir": str(workdir / "logs")}))  # fmt: skip
     # `mlflow models serve` execs `uvicorn` from PATH: put this environment's first.
     environment = {
@@ -308,9 +316,10 @@ def main() -> None:
                 {"dataframe_split": {"columns": features, "data": batch.tolist()}}
             )
             binary, binary_headers = binary_body(batch)
+            grpc_message = infer_request("churn", batch)
             ours_url = f"http://127.0.0.1:{ours_port}/v2/models/churn/infer"
             rounds: dict[str, list[tuple[dict[str, float], dict[bool, float]]]] = {
-                "ours": [], "ours bin": []}  # fmt: skip
+                "ours": [], "ours bin": [], "ours grpc": []}  # fmt: skip
             bare_runs = []
             for _ in range(arguments.rounds):
                 before = [raw_on_cpu0(onnx_bytes, batch, 1.5, cpu1_busy=busy) for busy in BUSY]
@@ -318,10 +327,18 @@ def main() -> None:
                 ours_binary = wrk(ours_url, binary, arguments.seconds, arguments.connections,
                                   binary_headers)  # fmt: skip
                 bare_runs.append(wrk(bare_url, ours_body, arguments.seconds, arguments.connections))
+                ours_grpc, grpc_outputs = on_cpu(
+                    1, run_grpc_load, f"127.0.0.1:{grpc_port}", grpc_message,
+                    seconds=arguments.seconds, concurrency=arguments.connections,
+                )  # fmt: skip
+                assert np.allclose(grpc_outputs["probabilities"], expected[:rows]), (
+                    "our gRPC answer disagrees with onnxruntime"
+                )
                 after = [raw_on_cpu0(onnx_bytes, batch, 1.5, cpu1_busy=busy) for busy in BUSY]
                 reference = {busy: (before[i] + after[i]) / 2 for i, busy in enumerate(BUSY)}
                 rounds["ours"].append((ours, reference))
                 rounds["ours bin"].append((ours_binary, reference))
+                rounds["ours grpc"].append((asdict(ours_grpc), reference))
             for name, runs in rounds.items():
                 runs.sort(key=lambda pair: pair[0]["rps"] * rows / pair[1][True])
                 results[(name, rows)], raw[(name, rows)] = runs[len(runs) // 2]
@@ -358,7 +375,7 @@ def main() -> None:
     for rows in batches:
         theirs = results[("mlflow", rows)]
         bare = results[("bare asgi", rows)]["rps"]
-        for name in ("ours", "ours bin"):
+        for name in ("ours", "ours bin", "ours grpc"):
             ours, reference = results[(name, rows)], raw[(name, rows)]
             served = ours["rps"] * rows
             print(f"batch {rows} {name}: /mlflow {ours['rps'] / theirs['rps']:.1f}x, "
