@@ -412,7 +412,16 @@ def _secret_fields(configuration: dict[str, Any]) -> dict[str, str]:
 
 
 def _secret_references(configuration: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(sorted(set(_secret_fields(configuration).values())))
+    """``secret_name.key`` of every value the component reads from a ZenML secret.
+
+    A container registry's ``authentication_secret`` names a whole secret, read as
+    ZenML's basic-auth schema (username, password).
+    """
+    references = set(_secret_fields(configuration).values())
+    registry_secret = configuration.get("authentication_secret")
+    if isinstance(registry_secret, str) and registry_secret:
+        references |= {f"{registry_secret}.username", f"{registry_secret}.password"}
+    return tuple(sorted(references))
 
 
 def _missing_secrets(client: Client, references: list[str]) -> tuple[str, ...]:

@@ -21,6 +21,8 @@ from zenml_integrations.stack_recipes.errors import RecipeError
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _CREDENTIAL_KEYS = re.compile(r"(password|secret|token|access_key|api_key|credentials)", re.I)
+# Keys that name a secret kept elsewhere (a ZenML or Kubernetes Secret), not its value.
+_SECRET_NAME_KEYS = re.compile(r"(secret_?name|authentication_secret)$", re.I)
 _REFERENCE = re.compile(
     r"\{\{\s*[\w.-]+\.[\w.-]+\s*\}\}"  # a ZenML secret: {{ secret_name.key }}
     r"|\$\{[A-Za-z_][A-Za-z0-9_]*\}"  # an environment variable: ${VAR}
@@ -95,6 +97,7 @@ def _reject_literal_credentials(value: Any, source: Path, location: str = "") ->
         path = f"{location}.{key}" if location else str(key)
         if (
             _CREDENTIAL_KEYS.search(str(key))
+            and not _SECRET_NAME_KEYS.search(str(key))
             and isinstance(item, str)
             and item
             and not _REFERENCE.fullmatch(item.strip())

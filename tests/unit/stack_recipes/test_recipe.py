@@ -130,6 +130,34 @@ def test_given_literal_credential_when_loaded_then_refused_naming_key(tmp_path: 
     assert "literal credential" in str(raised.value)
 
 
+def test_given_keys_that_name_a_secret_when_loaded_then_accepted(tmp_path: Path) -> None:
+    # A Kubernetes volume's secretName and ZenML's authentication_secret name where the
+    # credentials are; the value of a secret is still refused under the same parent.
+    path = write(
+        tmp_path,
+        recipe_with(
+            "  container_registry:\n"
+            "    name: registry\n"
+            "    flavor: default\n"
+            "    configuration:\n"
+            "      uri: registry.example/mlops\n"
+            "      authentication_secret: registry_secret\n"
+            "  image_builder:\n"
+            "    name: kaniko\n"
+            "    flavor: kaniko\n"
+            "    configuration:\n"
+            "      volumes: [{name: docker, secret: {secretName: kaniko-registry}}]\n"
+        ),
+    )
+    recipe = load_recipe(path)
+    assert recipe.components["container_registry"].configuration["authentication_secret"] == (
+        "registry_secret"
+    )
+    path.write_text(path.read_text().replace("secretName: kaniko-registry", "secret: hunter2"))
+    with pytest.raises(RecipeError, match=r"volumes\[0\]\.secret\.secret holds a literal credential"):
+        load_recipe(path)
+
+
 @pytest.mark.parametrize(
     "key", ["password", "client_secret", "api_token", "aws_access_key", "API_KEY", "credentials"]
 )
