@@ -62,21 +62,33 @@ PLAN_KIND = {
 
 
 def api_client_for(serving: KubernetesServingConfig) -> k8s.ApiClient:
-    """A client for the configured context, or the pod's service account inside a cluster."""
-    if serving.kubernetes_context is None:
-        try:
-            kubeconfig.load_incluster_config()
-            return k8s.ApiClient()
-        except kubeconfig.ConfigException:
-            pass
+    """A client for the configured context, or the pod's service account inside a cluster.
+
+    A step pod of the Kubernetes orchestrator has no kubeconfig: there the
+    context named for the machine that submitted the run is not found, and the
+    pod's service account (see the RBAC in docs/kubernetes.md) is used instead.
+    """
+    if serving.kubernetes_context is None and (in_cluster := _in_cluster_client()) is not None:
+        return in_cluster
     try:
         return kubeconfig.new_client_from_config(context=serving.kubernetes_context)
     except (kubeconfig.ConfigException, OSError) as error:
+        if (in_cluster := _in_cluster_client()) is not None:
+            return in_cluster
         raise ClusterError(
             f"cannot reach a cluster with kubernetes_context={serving.kubernetes_context!r}: "
             f"{error}; set the deployer's kubernetes.kubernetes_context to a context of "
             "your kubeconfig (kubectl config get-contexts)"
         ) from error
+
+
+def _in_cluster_client() -> k8s.ApiClient | None:
+    """The pod's service account, or None outside a cluster."""
+    try:
+        kubeconfig.load_incluster_config()
+    except kubeconfig.ConfigException:
+        return None
+    return k8s.ApiClient()
 
 
 class ServingCluster:
