@@ -226,14 +226,14 @@ async def _drive(
     warm_up = _Connection(authority, message, concurrency)
     transport, _ = await loop.create_connection(lambda: warm_up, host, port)
     warm_up.run(time.perf_counter() + 1.0)
-    await warm_up.done
+    await asyncio.wait_for(warm_up.done, 30)
     transport.close()
     connection = _Connection(authority, message, concurrency)
     transport, _ = await loop.create_connection(lambda: connection, host, port)
     connection.first_answer = warm_up.first_answer
     started = time.perf_counter()
     connection.run(started + seconds)
-    await connection.done
+    await asyncio.wait_for(connection.done, seconds + 30)  # a server that stops answering
     elapsed = time.perf_counter() - started
     transport.close()
     return connection, elapsed

@@ -92,10 +92,10 @@ def serve(app: OnnxServer, config: ServerConfig) -> None:
     Raises:
         GrpcStartError: when the gRPC port cannot be bound.
     """
-    uvicorn_config = uvicorn.Config(app, **uvicorn_settings(config))
     if not config.grpc_port:
-        uvicorn.Server(uvicorn_config).run()
+        uvicorn.run(app, **uvicorn_settings(config))
         return
+    uvicorn_config = uvicorn.Config(app, **uvicorn_settings(config))
     with asyncio.Runner(loop_factory=uvicorn_config.get_loop_factory()) as runner:
         started = runner.run(_serve_both(app, config, uvicorn_config))
     if not started:
