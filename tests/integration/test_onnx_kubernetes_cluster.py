@@ -23,6 +23,7 @@ SELDON = "/apis/machinelearning.seldon.io/v1/namespaces/models/seldondeployments
 SELDON_V2 = "/apis/mlops.seldon.io/v1alpha1/namespaces/models"
 KSERVE = "/apis/serving.kserve.io/v1beta1/namespaces/models/inferenceservices"
 CONFIG_MAPS = "/api/v1/namespaces/models/configmaps"
+POD_MONITORS = "/apis/monitoring.coreos.com/v1/namespaces/models/podmonitors"
 V1 = ModelVariant(version="1", model_uri="s3://models/churn_model/" + "a" * 64, sha256="a" * 64)
 V2 = ModelVariant(version="2", model_uri="s3://models/churn_model/" + "b" * 64, sha256="b" * 64)
 
@@ -53,12 +54,15 @@ def test_given_no_deployment_when_applied_twice_then_created_then_replaced_on_it
     assert api.calls() == [
         ("GET", f"{SELDON}/churn-model"),
         ("POST", SELDON),
+        ("GET", f"{POD_MONITORS}/churn-model"),
+        ("POST", POD_MONITORS),  # how Prometheus finds the pods (scraping.py)
         ("GET", SELDON),  # list by labels: nothing stale to prune
+        ("GET", POD_MONITORS),
     ]
     created = api.requests[1].body
     assert created["metadata"]["name"] == "churn-model"
     assert "resourceVersion" not in created["metadata"]
-    assert api.requests[2].query["labelSelector"] == [
+    assert api.requests[4].query["labelSelector"] == [
         "app.kubernetes.io/name=churn-model,app.kubernetes.io/managed-by=zenml-mlops-kit"
     ]
     state, detail = cluster.status("churn_model")
@@ -102,7 +106,9 @@ def test_given_a_deployment_when_stopped_started_and_deleted_then_replicas_and_s
     cluster.delete("churn_model")
     assert api.calls() == [
         ("GET", SELDON),
+        ("GET", POD_MONITORS),
         ("DELETE", f"{SELDON}/churn-model"),
+        ("DELETE", f"{POD_MONITORS}/churn-model"),
         ("DELETE", f"{CONFIG_MAPS}/churn-model-rollout-plan"),  # a plan kept by a stop, if any
     ]
     assert cluster.status("churn_model")[0] is ServiceState.INACTIVE
@@ -134,14 +140,16 @@ def test_given_seldon_v2_when_the_challenger_is_promoted_then_the_old_model_is_d
     cluster = cluster_for(api, "seldon_v2")
     cluster.apply(ServingPlan(model_name="churn_model", champion=V1, challenger=V2))
     posts = [path for verb, path in api.calls() if verb == "POST"]
-    assert posts == [f"{SELDON_V2}/models", f"{SELDON_V2}/models", f"{SELDON_V2}/experiments"]
+    assert posts == [
+        f"{SELDON_V2}/models", f"{SELDON_V2}/models", f"{SELDON_V2}/experiments", POD_MONITORS,
+    ]  # fmt: skip
     assert cluster.status("churn_model") == (ServiceState.ACTIVE, "ready")
 
     api.requests.clear()
     cluster.apply(ServingPlan(model_name="churn_model", champion=V2))
     assert ("DELETE", f"{SELDON_V2}/models/churn-model-1") in api.calls()
     assert sorted(key[3:] for key in api.objects) == [
-        ("experiments", "churn-model"), ("models", "churn-model-2"),
+        ("experiments", "churn-model"), ("models", "churn-model-2"), ("podmonitors", "churn-model"),
     ]  # fmt: skip
     experiment = api.objects[
         ("mlops.seldon.io", "v1alpha1", "models", "experiments", "churn-model")
@@ -196,7 +204,7 @@ def test_given_kserve_when_stopped_and_started_then_the_plan_served_before_comes
     cluster.apply(promoted)
     # The plan lives beside the InferenceService, written once the service was accepted.
     assert [call for call in api.calls() if call[0] in ("POST", "PUT")] == [
-        ("POST", KSERVE), ("POST", CONFIG_MAPS),
+        ("POST", KSERVE), ("POST", CONFIG_MAPS), ("POST", POD_MONITORS),
     ]  # fmt: skip
     assert cluster.live_plan("churn_model") == promoted
 
@@ -208,7 +216,7 @@ def test_given_kserve_when_stopped_and_started_then_the_plan_served_before_comes
     assert cluster.live_plan("churn_model") == promoted
 
     cluster.stop(promoted)  # stopping again replaces the kept plan
-    assert api.calls()[-3:-1] == [
+    assert api.calls()[-4:-2] == [  # then the lists of what is left to delete
         ("GET", f"{CONFIG_MAPS}/churn-model-rollout-plan"),
         ("PUT", f"{CONFIG_MAPS}/churn-model-rollout-plan"),
     ]

@@ -26,6 +26,7 @@ from zenml_integrations.onnx.kubernetes.manifests import (
     resource_name,
 )
 from zenml_integrations.onnx.kubernetes.schema import validate_manifests
+from zenml_integrations.onnx.kubernetes.scraping import pod_monitor
 
 
 class ClusterError(OnnxError):
@@ -46,11 +47,12 @@ RESOURCES: dict[str, CustomResource] = {
     "Model": CustomResource("mlops.seldon.io", "v1alpha1", "models"),
     "Experiment": CustomResource("mlops.seldon.io", "v1alpha1", "experiments"),
     "InferenceService": CustomResource("serving.kserve.io", "v1beta1", "inferenceservices"),
+    "PodMonitor": CustomResource("monitoring.coreos.com", "v1", "podmonitors"),
 }
 TARGET_KINDS: dict[ServingTarget, tuple[str, ...]] = {
-    ServingTarget.SELDON_V1: ("SeldonDeployment",),
-    ServingTarget.SELDON_V2: ("Model", "Experiment"),
-    ServingTarget.KSERVE: ("InferenceService",),
+    ServingTarget.SELDON_V1: ("SeldonDeployment", "PodMonitor"),
+    ServingTarget.SELDON_V2: ("Model", "Experiment", "PodMonitor"),
+    ServingTarget.KSERVE: ("InferenceService", "PodMonitor"),
 }
 # The kind that holds the model's address and state, per target; it carries the
 # rollout plan annotation too, except on KServe (the plan is in a ConfigMap there).
@@ -171,7 +173,7 @@ class ServingCluster:
             ManifestError, ManifestInvalid: before any call, for a bad plan.
             ClusterError: when the API refuses a call.
         """
-        manifests = render(plan, self.serving, replicas)
+        manifests = [*render(plan, self.serving, replicas), pod_monitor(plan, self.serving)]
         validate_manifests(manifests, self.serving.kubernetes_version)
         applied = [self.apply_resource(manifest) for manifest in manifests]
         wanted = {(m["kind"], m["metadata"]["name"]) for m in manifests}

@@ -246,7 +246,10 @@ def _seldon_predictor(
     }
     if serving.storage_env_from:
         graph["envSecretRefName"] = serving.storage_env_from
-    pod_spec: dict[str, Any] = {"containers": [_container("model", variant, serving, [], ports)]}
+    model_name = [{"name": "MODEL_NAME", "value": plan.model_name}]  # the series' model label
+    pod_spec: dict[str, Any] = {
+        "containers": [_container("model", variant, serving, model_name, ports)]
+    }
     if serving.service_account:
         pod_spec["serviceAccountName"] = serving.service_account
     return {
@@ -256,12 +259,9 @@ def _seldon_predictor(
             f"{ANNOTATION_PREFIX}/model-version": variant.version,
             f"{ANNOTATION_PREFIX}/variant": role,
         },
-        "componentSpecs": [
-            {
-                "metadata": {"annotations": _scrape_annotations(METRICS_PORT, "/metrics")},
-                "spec": pod_spec,
-            }
-        ],
+        # No prometheus.io annotations: the operator's own point at its executor's /prometheus;
+        # our image's /metrics is scraped through the PodMonitor (kubernetes/scraping.py).
+        "componentSpecs": [{"spec": pod_spec}],
         "graph": graph,
     }
 
@@ -386,7 +386,10 @@ def _inference_service(
         "kserve-container",
         newest,
         serving,
-        [{"name": "STORAGE_URI", "value": newest.model_uri}],
+        [
+            {"name": "STORAGE_URI", "value": newest.model_uri},
+            {"name": "MODEL_NAME", "value": plan.model_name},  # the series' model label
+        ],
         ports,
     )
     predictor: dict[str, Any] = {

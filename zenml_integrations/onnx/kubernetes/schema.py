@@ -10,6 +10,7 @@ structural CRD silently, so a typo would otherwise vanish without an error.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 import kubernetes_validate
@@ -265,7 +266,98 @@ class InferenceService(_Strict):
     spec: InferenceServiceSpec
 
 
+# ---- Prometheus Operator (monitoring.coreos.com/v1), the fields of its CRD the kit renders ---
+RELABEL_ACTIONS = ("replace", "keep", "drop", "hashmod", "labelmap", "labeldrop", "labelkeep",
+                   "lowercase", "uppercase", "keepequal", "dropequal")  # fmt: skip
+SCRAPE_DURATION = (
+    r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
+)
+
+
+class RelabelConfig(_Strict):
+    """One relabelling rule; the CRD takes each action in lower and Camel case."""
+
+    action: str = "replace"
+    sourceLabels: list[str] = Field(default_factory=list)
+    separator: str | None = None
+    targetLabel: str | None = None
+    regex: str | None = None
+    modulus: int | None = None
+    replacement: str | None = None
+
+    @field_validator("action")
+    @classmethod
+    def _action(cls, action: str) -> str:
+        if action.lower() not in RELABEL_ACTIONS:
+            raise ValueError(f"action {action!r} is not one of {list(RELABEL_ACTIONS)}")
+        return action
+
+    @field_validator("sourceLabels")
+    @classmethod
+    def _label_names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name):
+                raise ValueError(f"{name!r} is not a Prometheus label name")
+        return names
+
+    @model_validator(mode="after")
+    def _target(self) -> RelabelConfig:
+        needs_target = ("replace", "hashmod", "lowercase", "uppercase", "keepequal", "dropequal")
+        if self.action.lower() in needs_target and not self.targetLabel:
+            raise ValueError(f"action {self.action!r} needs targetLabel")
+        return self
+
+
+class PodMetricsEndpoint(_Strict):
+    """Where and how often one port of the selected pods is scraped."""
+
+    port: str | None = None
+    portNumber: int | None = Field(default=None, ge=1, le=65535)
+    path: str | None = None
+    interval: str | None = Field(default=None, pattern=SCRAPE_DURATION)
+    scheme: Literal["http", "https", "HTTP", "HTTPS"] | None = None
+    relabelings: list[RelabelConfig] = Field(default_factory=list)
+    metricRelabelings: list[RelabelConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _a_port(self) -> PodMetricsEndpoint:
+        if self.port is None and self.portNumber is None:
+            raise ValueError("name the pod's port (port) or its number (portNumber)")
+        return self
+
+
+class LabelSelector(_Strict):
+    """The part of a LabelSelector the kit renders."""
+
+    matchLabels: dict[str, str] = Field(min_length=1)
+
+
+class NamespaceSelector(_Strict):
+    """Which namespaces the pods are discovered in."""
+
+    any: bool | None = None
+    matchNames: list[str] = Field(default_factory=list)
+
+
+class PodMonitorSpec(_Strict):
+    """Pods by label, in named namespaces, scraped at the listed endpoints."""
+
+    selector: LabelSelector
+    namespaceSelector: NamespaceSelector | None = None
+    podMetricsEndpoints: list[PodMetricsEndpoint] = Field(min_length=1)
+
+
+class PodMonitor(_Strict):
+    """A Prometheus Operator PodMonitor."""
+
+    apiVersion: Literal["monitoring.coreos.com/v1"]
+    kind: Literal["PodMonitor"]
+    metadata: Metadata
+    spec: PodMonitorSpec
+
+
 CUSTOM_RESOURCES: dict[tuple[str, str], type[BaseModel]] = {
+    ("monitoring.coreos.com/v1", "PodMonitor"): PodMonitor,
     ("machinelearning.seldon.io/v1", "SeldonDeployment"): SeldonDeployment,
     ("mlops.seldon.io/v1alpha1", "Model"): SeldonModel,
     ("mlops.seldon.io/v1alpha1", "Experiment"): SeldonExperiment,

@@ -78,8 +78,9 @@ def test_given_a_strategy_when_rendered_for_seldon_v1_then_predictors_split_the_
     assert canary["graph"] == {"name": "model", "type": "MODEL", "modelUri": V2.model_uri,
                                "children": []}  # fmt: skip
     assert "implementation" not in canary["graph"]
-    pod_annotations = canary["componentSpecs"][0]["metadata"]["annotations"]
-    assert pod_annotations["prometheus.io/scrape"] == "true"
+    assert {"name": "MODEL_NAME", "value": "churn_model"} in container["env"]
+    # The operator's prometheus.io annotations (its executor's /prometheus) are not overridden.
+    assert "metadata" not in canary["componentSpecs"][0]
 
 
 def test_given_blue_green_when_rendered_for_seldon_then_the_champion_stays_warm() -> None:

@@ -62,7 +62,7 @@ SELDON_V1_BREAKAGES: list[tuple[Mutation, str]] = [
         r"containers\[0\]\.env\[0\]: 'name' is a required property",
     ),
     (
-        lambda m: m["spec"]["predictors"][1]["componentSpecs"][0]["metadata"].update(lables={}),
+        lambda m: m["spec"]["predictors"][1]["componentSpecs"][0].update(metadata={"lables": {}}),
         r"componentSpecs\[0\]\.metadata: Additional properties are not allowed \('lables'",
     ),
     (
