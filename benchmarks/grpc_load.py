@@ -63,12 +63,12 @@ def infer_request(model: str, batch: np.ndarray) -> bytes:
 
 def answer_outputs(message: bytes) -> dict[str, np.ndarray]:
     """The outputs of a serialized ``ModelInferResponse``."""
-    from zenml_integrations.onnx.server.grpc_codec import RAW_DTYPES
+    from zenml_integrations.onnx.server.binary import array_from_bytes
     from zenml_integrations.onnx.server.proto.grpc_predict_v2_pb2 import ModelInferResponse
 
     response = ModelInferResponse.FromString(message)
     return {
-        output.name: np.frombuffer(raw, RAW_DTYPES[output.datatype]).reshape(tuple(output.shape))
+        output.name: array_from_bytes(output.name, output.datatype, tuple(output.shape), raw)
         for output, raw in zip(response.outputs, response.raw_output_contents, strict=True)
     }
 

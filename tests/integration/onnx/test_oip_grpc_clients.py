@@ -201,7 +201,7 @@ def test_given_a_client_when_it_asks_for_health_and_metadata_then_its_own_types_
         ("triton", "unknown_input", ["amount"]),
         ("triton", "oversize", ["exceeds the limit", str(MAX_BODY_BYTES)]),
         ("triton", "truncated", ["not a valid ModelInferRequest"]),
-        ("triton", "bytes_overrun", ["1000 bytes", "3 remain"]),
+        ("triton", "bytes_overrun", ["claims 1000 bytes", "only 3"]),
         ("kserve", "value_out_of_range", ["'input'", "1000"]),
         ("kserve", "contents_count", ["8 values", "16"]),
     ],

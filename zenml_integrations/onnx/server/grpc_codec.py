@@ -3,18 +3,18 @@
 The gRPC transport checks only what its encoding defines: which contents
 field a datatype uses, and that every ``raw_input_contents`` entry holds
 exactly the bytes its shape and datatype need, checked before anything is
-allocated. What the values mean (names, datatypes the model takes, ranges) is
-checked behind ``DataPlane.infer_decoded``, as for REST. Answers always carry
+allocated (by ``binary``, which reads Triton's binary tensor data alike).
+What the values mean (names, datatypes the model takes, ranges) is checked
+behind ``DataPlane.infer_decoded``, as for REST. Answers always carry
 ``raw_output_contents``, as Triton's server sends them and every client reads.
 """
 
 from __future__ import annotations
 
 import math
-import struct
-from typing import Any
 
 import numpy as np
+from zenml_integrations.onnx.server.binary import array_from_bytes, array_to_bytes
 from zenml_integrations.onnx.server.oip import (
     DecodedRequest,
     InferResult,
@@ -34,12 +34,7 @@ CONTENTS_FIELD: dict[str, str] = {
     "UINT16": "uint_contents", "UINT32": "uint_contents", "UINT64": "uint64_contents",
     "FP32": "fp32_contents", "FP64": "fp64_contents", "BYTES": "bytes_contents",
 }  # fmt: skip
-# Little-endian numpy types of the raw layout.
-RAW_DTYPES: dict[str, np.dtype[Any]] = {
-    datatype: np.dtype(scalar).newbyteorder("<") for datatype, scalar in OIP_NUMPY.items()
-}
 DATATYPES = ", ".join([*OIP_NUMPY, "BYTES"])
-_LENGTH = struct.Struct("<I")
 
 
 def decode_infer_request(message: ModelInferRequest) -> DecodedRequest:
@@ -77,7 +72,7 @@ def encode_infer_response(result: InferResult) -> bytes:
         tensor.name = output.name
         tensor.datatype = output.datatype
         tensor.shape.extend(output.shape)
-        response.raw_output_contents.append(_raw_bytes(output.datatype, output.data))
+        response.raw_output_contents.append(array_to_bytes(output.data))
     return response.SerializeToString()  # type: ignore[no-any-return]
 
 
@@ -94,14 +89,12 @@ def _tensor(tensor: ModelInferRequest.InferInputTensor, raw: bytes | None) -> Re
             f"input {name!r}: shape {list(shape)} has a negative dimension; send the "
             "tensor's actual shape"
         )
-    count = math.prod(shape)
     if raw is not None:
         if tensor.HasField("contents"):
             raise InferenceRequestError(
                 f"input {name!r} has both 'contents' and a raw_input_contents entry; send one"
             )
-        data = _from_raw(name, datatype, shape, count, raw)
-        return RequestTensor(name, datatype, shape, data)
+        return RequestTensor(name, datatype, shape, array_from_bytes(name, datatype, shape, raw))
     contents = tensor.contents
     field = CONTENTS_FIELD.get(datatype)
     if field is None:
@@ -115,6 +108,7 @@ def _tensor(tensor: ModelInferRequest.InferInputTensor, raw: bytes | None) -> Re
             f"{datatype} values go in {field}"
         )
     values = getattr(contents, field)
+    count = math.prod(shape)
     if len(values) != count:
         raise InferenceRequestError(
             f"input {name!r} has {len(values)} values in {field}; shape {list(shape)} needs {count}"
@@ -124,67 +118,3 @@ def _tensor(tensor: ModelInferRequest.InferInputTensor, raw: bytes | None) -> Re
         strings[:] = list(values)
         return RequestTensor(name, datatype, shape, strings.reshape(shape))
     return RequestTensor(name, datatype, shape, list(values))
-
-
-def _from_raw(
-    name: str, datatype: str, shape: tuple[int, ...], count: int, raw: bytes
-) -> np.ndarray:
-    """The elements of one raw entry, a view of it for numbers (no copy, no allocation)."""
-    if datatype == "BYTES":
-        return _bytes_elements(name, shape, count, raw)
-    dtype = RAW_DTYPES[datatype]
-    expected = count * dtype.itemsize
-    if len(raw) != expected:
-        raise InferenceRequestError(
-            f"input {name!r}: raw_input_contents entry has {len(raw)} bytes; {datatype} shape "
-            f"{list(shape)} needs {count} x {dtype.itemsize} = {expected}"
-        )
-    if datatype == "BOOL":
-        octets = np.frombuffer(raw, dtype=np.uint8)
-        if count and int(octets.max()) > 1:
-            raise InferenceRequestError(
-                f"input {name!r}: BOOL raw bytes must be 0 or 1, got {int(octets.max())}"
-            )
-    return np.frombuffer(raw, dtype=dtype).reshape(shape)
-
-
-def _bytes_elements(name: str, shape: tuple[int, ...], count: int, raw: bytes) -> np.ndarray:
-    """BYTES elements: each a 4-byte little-endian length, then that many bytes."""
-    if count > len(raw) // _LENGTH.size:  # every element needs its 4-byte length at least
-        raise InferenceRequestError(
-            f"input {name!r}: raw_input_contents entry has {len(raw)} bytes, too few for the "
-            f"{count} BYTES elements of shape {list(shape)} (4 length bytes each)"
-        )
-    elements = np.empty(count, dtype=object)
-    offset = 0
-    for index in range(count):
-        if offset + _LENGTH.size > len(raw):
-            raise InferenceRequestError(
-                f"input {name!r}: raw_input_contents ends inside element {index}'s length; "
-                f"shape {list(shape)} needs {count} elements"
-            )
-        (length,) = _LENGTH.unpack_from(raw, offset)
-        offset += _LENGTH.size
-        if offset + length > len(raw):
-            raise InferenceRequestError(
-                f"input {name!r}: BYTES element {index} says {length} bytes, but only "
-                f"{len(raw) - offset} remain in its raw_input_contents entry"
-            )
-        elements[index] = raw[offset : offset + length]
-        offset += length
-    if offset != len(raw):
-        raise InferenceRequestError(
-            f"input {name!r}: {len(raw) - offset} bytes follow the {count} BYTES elements of "
-            f"shape {list(shape)}; the entry must hold exactly those elements"
-        )
-    return elements.reshape(shape)
-
-
-def _raw_bytes(datatype: str, data: np.ndarray) -> bytes:
-    if datatype != "BYTES":
-        return np.ascontiguousarray(data, dtype=RAW_DTYPES[datatype]).tobytes()
-    parts: list[bytes] = []
-    for element in data.reshape(-1):
-        encoded = element if isinstance(element, bytes) else str(element).encode()
-        parts += (_LENGTH.pack(len(encoded)), encoded)
-    return b"".join(parts)

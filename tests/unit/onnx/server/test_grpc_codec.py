@@ -45,10 +45,10 @@ def test_given_raw_bytes_elements_when_decoded_then_each_string_comes_back_in_sh
 @pytest.mark.parametrize(
     ("raw", "words"),
     [
-        (b"\x01\x00\x00", "too few for the 2 BYTES elements"),
-        (_elements(b"A") + struct.pack("<I", 9) + b"xy", "says 9 bytes, but only 2 remain"),
-        (_elements(b"A", b"B") + b"\x00", "1 bytes follow the 2 BYTES elements"),
-        (_elements(b"ABCD") + b"\x01\x00", "ends inside element 1's length"),
+        (b"\x01\x00\x00", "needs 2 elements of at least 4 bytes each"),
+        (_elements(b"A") + struct.pack("<I", 9) + b"xy", "element 1 claims 9 bytes; only 2"),
+        (_elements(b"A", b"B") + b"\x00", "1 bytes follow its 2 BYTES elements"),
+        (_elements(b"ABCD") + b"\x01\x00", "element 1 of 2 starts beyond its 10 bytes"),
     ],
 )
 def test_given_raw_bytes_that_do_not_add_up_when_decoded_then_refused_naming_the_input(
@@ -61,7 +61,7 @@ def test_given_raw_bytes_that_do_not_add_up_when_decoded_then_refused_naming_the
 
 def test_given_bool_raw_bytes_when_one_is_not_0_or_1_then_refused_with_the_value() -> None:
     assert decode_infer_request(_raw_request("BOOL", [1, 2], b"\x01\x00")).inputs[0].data.tolist()
-    with pytest.raises(InferenceRequestError, match="must be 0 or 1, got 7"):
+    with pytest.raises(InferenceRequestError, match="'grade' is BOOL; its bytes must be 0 or 1"):
         decode_infer_request(_raw_request("BOOL", [1, 2], b"\x01\x07"))
 
 
