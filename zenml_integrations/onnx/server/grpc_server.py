@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 import grpc
 import uvicorn
@@ -35,14 +34,6 @@ class GrpcStartError(OnnxError):
     """The gRPC endpoint cannot listen where the config says."""
 
 
-def package_version() -> str:
-    """This kit's version, for ``ServerMetadata``."""
-    try:
-        return version("zenml-mlops-kit")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        return "0+unknown"
-
-
 def grpc_server(app: OnnxServer, config: ServerConfig) -> grpc.aio.Server:
     """A gRPC server for ``app`` bound to ``config.host:config.grpc_port`` (not started).
 
@@ -59,7 +50,7 @@ def grpc_server(app: OnnxServer, config: ServerConfig) -> grpc.aio.Server:
         ],
         maximum_concurrent_rpcs=config.max_connections,
     )
-    server.add_generic_rpc_handlers((rpc_handlers(InferenceService(app, package_version())),))
+    server.add_generic_rpc_handlers((rpc_handlers(InferenceService(app)),))
     address = _address(config.host, config.grpc_port)
     try:
         server.add_insecure_port(address)

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import grpc
 from google.protobuf.message import DecodeError
+from zenml_integrations import __version__
+from zenml_integrations.onnx.server.app import SERVER_NAME, OnnxServer
 from zenml_integrations.onnx.server.grpc_codec import decode_infer_request, encode_infer_response
 from zenml_integrations.onnx.server.http import HttpError, off_the_loop
 from zenml_integrations.onnx.server.log_throttle import LogThrottle
@@ -38,7 +40,6 @@ from zenml_integrations.onnx.server.rollout_control import RolloutRefused
 from zenml_integrations.onnx.server.tensors import InferenceRequestError
 
 if TYPE_CHECKING:
-    from zenml_integrations.onnx.server.app import OnnxServer
     from zenml_integrations.onnx.server.model import OnnxModel
 
 logger = logging.getLogger("zenml_integrations.onnx.server")
@@ -67,12 +68,11 @@ def grpc_code(status: int) -> grpc.StatusCode:
 class InferenceService:
     """The six OIP calls, answered from ``server``'s data plane and rollout."""
 
-    def __init__(self, server: OnnxServer, server_version: str) -> None:
+    def __init__(self, server: OnnxServer) -> None:
         self.server = server
         self.config = server.config
         self.data_plane = server.data_plane
         self.rollout = server.rollout
-        self.server_version = server_version
         self.max_message_bytes = server.config.max_body_bytes
         self._tracebacks = LogThrottle(logger)
 
@@ -89,10 +89,8 @@ class InferenceService:
     async def server_metadata(
         self, _request: ServerMetadataRequest, _context: Any
     ) -> ServerMetadataResponse:
-        """Name, version and the protocol extensions this endpoint supports (none beyond OIP)."""
-        from zenml_integrations.onnx.server.app import SERVER_NAME
-
-        return ServerMetadataResponse(name=SERVER_NAME, version=self.server_version)
+        """Name and version, as REST's ``GET /v2``; no extensions (REST's are REST-only)."""
+        return ServerMetadataResponse(name=SERVER_NAME, version=__version__)
 
     async def model_ready(
         self, request: ModelReadyRequest, context: grpc.aio.ServicerContext[Any, Any]
