@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from typing import Any
@@ -60,6 +61,7 @@ def seldon_split(manifest: dict[str, Any]) -> dict[str, Any]:
         ("shadow", {"champion": None, "shadow": "shadow"}),
         ("blue_green", {"champion": 0, "canary": 100}),
     ],
+    ids=["canary", "shadow", "blue_green"],
 )
 def test_given_a_strategy_when_rendered_for_seldon_v1_then_predictors_split_the_traffic(
     strategy: str, expected: dict[str, Any]
@@ -115,6 +117,7 @@ def test_given_a_strategy_the_target_cannot_honour_when_rendered_then_refused_sa
         ("shadow", [("churn-model-1", 100)], {"name": "churn-model-2", "percent": 100}),
         ("blue_green", [("churn-model-2", 100)], None),
     ],
+    ids=STRATEGIES,
 )
 def test_given_a_strategy_when_rendered_for_seldon_v2_then_the_experiment_weights_it(
     strategy: str, candidates: list[tuple[str, int]], mirror: dict[str, Any] | None
@@ -265,3 +268,20 @@ def test_given_bad_serving_settings_when_validated_then_refused_with_the_field_n
 ) -> None:
     with pytest.raises(ValidationError, match=message):
         KubernetesServingConfig.model_validate({"image": "reg/onnx:1", **settings})
+
+
+def test_given_the_docs_table_of_targets_and_strategies_then_every_test_it_names_is_here() -> None:
+    docs = (REPO_ROOT / "docs" / "kubernetes.md").read_text()
+    table = docs[docs.index("### What each target does") : docs.index("## Offline validation")]
+    named = re.findall(r"`(\.\.\.)?(_?[a-z0-9_]+)(?:\[([^\]]+)\])?`", table)
+    tests = [name for name in globals() if name.startswith("test_given_")]
+    checked = 0
+    for abbreviated, name, parameter in named:
+        if not abbreviated and not name.startswith("test_given_"):
+            continue  # a field or header name, not a test
+        matches = [test for test in tests if test == name or (abbreviated and test.endswith(name))]
+        assert len(matches) == 1, f"docs/kubernetes.md names {name!r}: not one test here"
+        if parameter:
+            assert parameter.split("-")[-1] in STRATEGIES, parameter
+        checked += 1
+    assert checked >= 13  # one or more per row
