@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
-from mlflow import MlflowClient
 from zenml import log_metadata, step
 from zenml.types import HTMLString
+from zenml_integrations.mlflow.champion import active_stack_registry
 from zenml_integrations.monitoring.outcome import MetricsExport
 from zenml_integrations.monitoring.outcomes import LabelCounts, LabelledPredictions, OutcomesSource
 from zenml_integrations.monitoring.quality import (
@@ -40,7 +40,7 @@ def load_labelled_predictions(
     return labelled.frame, labelled.counts
 
 
-@step(experiment_tracker=True, enable_cache=False)
+@step(enable_cache=False)
 def assess_model_quality(
     labelled_predictions: pd.DataFrame,
     label_counts: LabelCounts,
@@ -52,8 +52,11 @@ def assess_model_quality(
 ) -> tuple[
     Annotated[QualityAssessment, "quality_assessment"], Annotated[HTMLString, "quality_report"]
 ]:
-    """Each version's metrics (Evidently) and KPIs beside its registered training metrics."""
-    client = MlflowClient()
+    """Each version's metrics (Evidently) and KPIs beside its registered training metrics.
+
+    The registry is read, no experiment is tracked: no MLflow run per quality check.
+    """
+    client = active_stack_registry()
     training = {
         version: registered_metrics(client, model_name, version)
         for version in label_counts.versions
