@@ -122,6 +122,13 @@ def read_outcomes(source: OutcomesSource) -> pd.DataFrame:
             f"outcomes file {path} has no column {absent}; it has {list(table.columns)}: fix "
             "the column names in quality.parameters.outcomes of configs/monitoring.yaml"
         )
+    empty = table[wanted].isna().any(axis=1)
+    if empty.any():
+        lines = [int(index) + 2 for index in table.index[empty][:5]]  # CSV lines: header is 1
+        raise OutcomesError(
+            f"{int(empty.sum())} rows of {path} lack an id, a time or a label (first at rows "
+            f"{lines} counting the header as 1): fill them in or remove them"
+        )
     rows = table[source.row_column] if source.row_column else pd.Series(0, index=table.index)
     try:
         positions = pd.to_numeric(rows, errors="raise").astype(np.int64)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import importlib
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +33,8 @@ from zenml_integrations.training.metrics import HIGHER_IS_BETTER, METRICS_BY_PRO
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+
+logger = logging.getLogger(__name__)
 
 Kpi = Callable[[pd.DataFrame], float]
 
@@ -140,8 +143,19 @@ def labelled_window(
 
 
 def registered_metrics(client: MlflowClient, model_name: str, version: str) -> dict[str, float]:
-    """The metrics a version was registered with (its ``metric.<name>`` tags)."""
-    tags = client.get_model_version(model_name, version).tags
+    """The metrics a version was registered with (its ``metric.<name>`` tags).
+
+    A served version the registry does not know (a model file served by hand)
+    has none: it is scored, but not compared and never a reason to retrain.
+    """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        tags = client.get_model_version(model_name, version).tags
+    except MlflowException as error:
+        logger.warning("%s v%s is not in the registry, so not compared: %s", model_name, version,
+                       str(error).splitlines()[0])  # fmt: skip
+        return {}
     return {
         name.removeprefix(METRIC_TAG_PREFIX): float(value)
         for name, value in tags.items()
@@ -243,6 +257,7 @@ def _targets(
         return pd.to_numeric(labels, errors="raise").astype(np.float64)
     if positive_label is not None:
         return (labels.astype(str) == str(positive_label)).astype(np.int64)
+    labels = pd.to_numeric(labels, errors="coerce").fillna(labels)  # "1" in a text column is 1
     odd = sorted({str(value) for value in labels if value not in (0, 1)})
     if odd:
         raise OutcomesError(

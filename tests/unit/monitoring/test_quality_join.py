@@ -131,5 +131,10 @@ def test_given_a_wrong_column_or_path_then_the_error_names_it(tmp_path: Path) ->
         read_outcomes(OutcomesSource(path=str(path)))
     with pytest.raises(OutcomesError, match="does not exist"):
         read_outcomes(OutcomesSource(path=str(tmp_path / "absent.csv")))
+    pd.DataFrame({"request_id": ["x", "y"], "event_time": [1.0, 2.0], "label": [1, None]}).to_csv(
+        tmp_path / "gaps.csv", index=False
+    )
+    with pytest.raises(OutcomesError, match=r"1 rows of .* lack an id, a time or a label .* \[3\]"):
+        read_outcomes(OutcomesSource(path=str(tmp_path / "gaps.csv")))
     with pytest.raises(ValueError, match=r"must end in \.csv or \.parquet"):
         OutcomesSource(path="outcomes.json")
