@@ -1,4 +1,4 @@
-"""Drift series pushed to a real Prometheus Pushgateway on 127.0.0.1, grouped per model."""
+"""Drift and quality series pushed to a real Prometheus Pushgateway on 127.0.0.1, per model."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from zenml_integrations.evidently.gate import DriftVerdict
 from zenml_integrations.monitoring.exporter import drift_metrics, export_metrics
+from zenml_integrations.monitoring.outcome import MetricsExport
+from zenml_integrations.monitoring.outcomes import LabelCounts, VersionLabelCounts
+from zenml_integrations.monitoring.quality import QualityAssessment, VersionQuality
+from zenml_integrations.monitoring.quality_export import publish_quality_outcome
 
 from tests.helpers.onnx_server import free_port
 
@@ -65,3 +69,39 @@ def test_given_two_models_when_pushed_then_each_keeps_its_own_series(pushgateway
         if sample.name == "model_drift_gate_passed"
     }
     assert gate == {"churn": 0.0, "spend": 1.0}
+
+
+def test_given_drift_then_quality_of_one_model_when_pushed_then_neither_replaces_the_other(
+    pushgateway: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drift = drift_metrics(_verdict(False), "churn", "1", now=time.time())
+    export_metrics(drift, "churn", textfile=None, pushgateway_url=pushgateway)
+    degraded = VersionQuality(
+        version="2", labels=300, metrics={"roc_auc": 0.6}, training_metrics={"roc_auc": 0.9},
+        drops={"roc_auc": 0.3}, kpis={}, below_threshold=True,
+    )  # fmt: skip
+    assessment = QualityAssessment(
+        model_name="churn", problem_type="binary_classification", retrain_metric="roc_auc",
+        max_drop=0.05, min_labels=200, versions=[degraded],
+    )  # fmt: skip
+    labels = VersionLabelCounts(predictions=400, matched=300, late=10, missing=90, duplicate=3)
+    counts = LabelCounts(outcomes=320, versions={"2": labels}, unknown_id=7, before_window=0,
+                         window_start=0.0, window_end=1.0)  # fmt: skip
+    monkeypatch.setenv("QUALITY_PUSHGATEWAY", pushgateway)
+
+    outcome = publish_quality_outcome(
+        assessment, counts, MetricsExport(textfile=None, pushgateway_url_env="QUALITY_PUSHGATEWAY")
+    )
+
+    assert outcome.metrics_exported_to == [pushgateway]
+    scraped = httpx.get(f"{pushgateway}/metrics", timeout=5).text
+    jobs = {
+        sample.name: sample.labels["job"]
+        for family in text_string_to_metric_families(scraped)
+        for sample in family.samples
+        if sample.name in {"model_drift_gate_passed", "model_quality_below_threshold"}
+    }
+    assert jobs == {
+        "model_drift_gate_passed": "model_monitoring",
+        "model_quality_below_threshold": "model_quality",
+    }
