@@ -15,6 +15,7 @@ PodMonitor's relabelling, to check the v2 queries against real names and labels.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import shutil
@@ -38,7 +39,7 @@ from zenml_integrations.onnx.kubernetes.canary import CanaryController, Promethe
 from zenml_integrations.onnx.kubernetes.cluster import ServingCluster
 from zenml_integrations.onnx.kubernetes.config import KubernetesServingConfig
 from zenml_integrations.onnx.kubernetes.manifests import ModelVariant, ServingPlan
-from zenml_integrations.onnx.kubernetes.scraping import pod_monitor, relabel_configs
+from zenml_integrations.onnx.kubernetes.scraping import relabel_configs
 from zenml_integrations.onnx.rollout.config import RollbackPolicy, RolloutConfig
 from zenml_integrations.onnx.seldon import onnx_seldon_model
 from zenml_integrations.rollout_outcome import RolloutOutcome
@@ -169,7 +170,7 @@ def wait_for_scrapes() -> None:
 
 
 def scrape_job(name: str, monitor: dict[str, Any], targets: dict[str, int]) -> dict[str, Any]:
-    """A static job with the PodMonitor's rules; each pod's metadata as discovery would give it."""
+    """A static job with the applied PodMonitor's rules; pod metadata as discovery gives it."""
     endpoint = monitor["spec"]["podMetricsEndpoints"][0]
     job: dict[str, Any] = {
         "job_name": name,
@@ -249,10 +250,12 @@ def stack(seldon_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
             )  # fmt: skip
         with fake_kubernetes_api() as api:
             stack = Stack(api, "", served, exporter)
-            plan = ServingPlan(model_name="churn_model", champion=served["1"].variant,
-                               challenger=served["2"].variant)  # fmt: skip
-            v1_monitor = pod_monitor(plan, stack.serving("seldon_v1"))
-            v2_monitor = pod_monitor(plan, stack.serving("seldon_v2"))
+            # The PodMonitors the cluster was given, one per target (the same name: v2's first).
+            monitor_key = ("monitoring.coreos.com", "v1", "models", "podmonitors", "churn-model")
+            stack.deploy("2", target="seldon_v2")
+            v2_monitor = copy.deepcopy(api.objects[monitor_key])
+            stack.deploy("2")
+            v1_monitor = copy.deepcopy(api.objects[monitor_key])
             ports = {
                 f"churn-model-{roles[version]}-{version}": int(
                     item.service.metrics_url.rsplit(":", 1)[1]

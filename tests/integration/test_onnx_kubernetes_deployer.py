@@ -25,12 +25,14 @@ WEIGHTS = [0.3, -0.2, 0.1, 0.0, 0.5, -0.4, 0.2, 0.1]
 
 
 def healthy(query: str) -> Samples:
-    """Both predictors: 1000 requests, 5 errors, 2 ms p90, 4 ms p99 over the window."""
+    """Both variants: 1000 requests, 5 errors, 2 ms p90, 4 ms p99 over the window."""
     if "histogram_quantile(0.99" in query:
         return [({}, 0.004)]
     if "histogram_quantile(0.9," in query:
         return [({}, 0.002)]
-    return [({}, 5.0 if "code!~" in query else 1000.0)]
+    if "by (le)" in query:  # the output histogram's buckets
+        return [({"le": "0.5"}, 400.0), ({"le": "+Inf"}, 1000.0)]
+    return [({}, 5.0 if '=~"error|' in query else 1000.0)]
 
 
 def recipe(tmp_path: Path, prometheus_url: str) -> Path:
