@@ -15,6 +15,7 @@ end.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +70,15 @@ TRAINING_STEPS = {
 def acceptance(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Given the Kubernetes recipe with placeholders, what each stage of preparing a run gave."""
     folder = tmp_path_factory.mktemp("kubernetes-acceptance")
-    project = render(template_repo, folder / "project", {})  # Copier's default answers
     (folder / "kubeconfig").write_text(KUBECONFIG)
-    with pytest.MonkeyPatch.context() as patch:
+    with pytest.MonkeyPatch.context() as patch, ThreadPoolExecutor(1) as background:
         patch.setenv("ZENML_ANALYTICS_OPT_IN", "false")
         patch.setenv("DO_NOT_TRACK", "true")
         patch.setenv("ZENML_CONFIG_PATH", str(folder / "server-config"))
-        with local_dashboard(project) as server, pytest.MonkeyPatch.context() as client:
+        # Copier renders (in this process) while the server starts (in its own).
+        rendering = background.submit(render, template_repo, folder / "project", {})
+        with local_dashboard(folder) as server, pytest.MonkeyPatch.context() as client:
+            project = rendering.result()  # Copier's default answers
             client.setenv("ZENML_CONFIG_PATH", str(folder / "client-config"))
             client.setenv("ZENML_STORE_URL", server.url)
             client.setenv("KUBECONFIG", str(folder / "kubeconfig"))
