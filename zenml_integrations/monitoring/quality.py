@@ -215,6 +215,12 @@ def assess_quality(
     with what it has but never asks for retraining.
     """
     problem_type = problem_type_of(training_metrics)
+    if policy.metric not in METRICS_BY_PROBLEM[problem_type]:
+        raise MonitoringConfigError(
+            f"retrain metric {policy.metric!r} is not registered for {problem_type} models "
+            f"(they carry {list(METRICS_BY_PROBLEM[problem_type])}): set "
+            "quality.parameters.retrain.metric in configs/monitoring.yaml"
+        )
     versions, sections = [], []
     for version, counts in sorted(labelled.counts.versions.items(), key=_version_order):
         rows = labelled.frame[labelled.frame["version"] == version].reset_index(drop=True)
@@ -254,7 +260,12 @@ def _targets(
 ) -> pd.Series:
     """True values as the model's classes (0/1) or numbers."""
     if problem_type != "binary_classification":
-        return pd.to_numeric(labels, errors="raise").astype(np.float64)
+        numbers = pd.to_numeric(labels, errors="coerce")
+        if numbers.isna().any():
+            odd = sorted({str(value) for value in labels[numbers.isna()]})
+            raise OutcomesError(f"outcome labels {odd[:5]} are not numbers: a regressor's "
+                                "outcomes are the true values")  # fmt: skip
+        return numbers.astype(np.float64)
     if positive_label is not None:
         return (labels.astype(str) == str(positive_label)).astype(np.int64)
     labels = pd.to_numeric(labels, errors="coerce").fillna(labels)  # "1" in a text column is 1

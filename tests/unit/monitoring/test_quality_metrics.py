@@ -180,6 +180,9 @@ def test_given_labels_that_are_not_classes_or_a_bad_kpi_then_the_error_says_what
     frame = _version_rows("1", 20, 0.5, 7).assign(label=2)
     with pytest.raises(OutcomesError, match=r"labels \['2'\] are not 0/1: set .*positive_label"):
         assess_quality(_labelled([frame]), "churn", {"1": TRAINED}, RetrainPolicy(), 10, {})
+    with pytest.raises(MonitoringConfigError, match="'rmse' is not registered for binary_class"):
+        assess_quality(_labelled([frame]), "churn", {"1": TRAINED}, RetrainPolicy(metric="rmse"),
+                       10, {})  # fmt: skip
     with pytest.raises(MonitoringConfigError, match="KPI 'revenue': cannot import 'nowhere:x'"):
         load_kpis({"revenue": "nowhere:x"})
     with pytest.raises(ValueError, match="retrain metric 'auc' is not one of"):
