@@ -51,7 +51,7 @@ def test_given_a_generated_project_when_the_dockerfile_is_read_then_its_files_ex
         if keyword == "COPY":
             *sources, _destination = shlex.split(arguments)
             copied.update(sources)
-    assert copied == {"requirements.txt", "onnx_seldon_model.py", "tabular.py"}
+    assert copied == {"requirements.txt", "onnx_seldon_model.py", "tabular.py", "metric_names.py"}
     for source in copied:
         path = serving_dir / source
         assert path.is_file(), source
