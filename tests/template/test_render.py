@@ -27,6 +27,7 @@ COMMON_FILES = {
     "serving/requirements.in",
     "serving/requirements.txt",
     "serving/tabular.py",
+    "serving/metric_names.py",
     "configs/training.yaml",
     "configs/deployment.yaml",
     "configs/monitoring.yaml",
