@@ -154,7 +154,9 @@ def test_given_keys_that_name_a_secret_when_loaded_then_accepted(tmp_path: Path)
         "registry_secret"
     )
     path.write_text(path.read_text().replace("secretName: kaniko-registry", "secret: hunter2"))
-    with pytest.raises(RecipeError, match=r"volumes\[0\]\.secret\.secret holds a literal credential"):
+    with pytest.raises(
+        RecipeError, match=r"volumes\[0\]\.secret\.secret holds a literal credential"
+    ):
         load_recipe(path)
 
 
