@@ -133,6 +133,9 @@ class _Connection(asyncio.Protocol):
             self._call()
 
     def _call(self) -> None:
+        assert self.transport is not None
+        if self.transport.is_closing():  # the server went away: the run has failed already
+            return
         if len(self.data) > self.send_window:
             self.waiting += 1
             return
@@ -140,7 +143,6 @@ class _Connection(asyncio.Protocol):
         stream = self.next_stream
         self.next_stream += 2
         self.sent_at[stream] = time.perf_counter()
-        assert self.transport is not None
         self.transport.write(
             _frame(HEADERS, END_HEADERS, stream, self.headers)
             + _frame(DATA, END_STREAM, stream, self.data)
