@@ -33,7 +33,8 @@ import pytest
 import yaml
 from kubernetes import client as k8s
 from onnx import TensorProto, helper
-from prometheus_client import CollectorRegistry, Counter, start_http_server
+from prometheus_client import CollectorRegistry, Counter, generate_latest, start_http_server
+from prometheus_client.parser import text_string_to_metric_families
 from zenml_integrations.onnx import metric_names
 from zenml_integrations.onnx.kubernetes.canary import CanaryController, PrometheusClient
 from zenml_integrations.onnx.kubernetes.cluster import ServingCluster
@@ -42,6 +43,7 @@ from zenml_integrations.onnx.kubernetes.manifests import ModelVariant, ServingPl
 from zenml_integrations.onnx.kubernetes.scraping import relabel_configs
 from zenml_integrations.onnx.rollout.config import RollbackPolicy, RolloutConfig
 from zenml_integrations.onnx.seldon import onnx_seldon_model
+from zenml_integrations.onnx.server.metrics import ServerMetrics
 from zenml_integrations.rollout_outcome import RolloutOutcome
 
 from tests.helpers.fake_kubernetes_api import FakeKubernetesApi, fake_kubernetes_api
@@ -97,7 +99,7 @@ def linear_model(lookup_rows: int | None) -> bytes:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.checker.check_model(model)
-    return model.SerializeToString()
+    return bytes(model.SerializeToString())
 
 
 def variant(version: str, onnx_bytes: bytes) -> ModelVariant:
@@ -405,15 +407,31 @@ def test_given_seldon_v2_agent_series_when_advanced_then_grpc_ok_counts_as_succe
     assert other["data"]["result"] == []  # the PodMonitor keeps this deployment's Models only
 
 
-def test_given_the_wrappers_exposition_when_parsed_then_it_has_the_local_servers_buckets(
+def series_shapes(exposition: str) -> dict[str, set[str]]:
+    """Each onnx_server_* sample name with its label names (and ``le`` values, for buckets)."""
+    shapes: dict[str, set[str]] = {}
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name.startswith("onnx_server_"):
+                names = {label for label in sample.labels if label in metric_names.REQUEST_LABELS}
+                if "le" in sample.labels:
+                    names.add(f"le={sample.labels['le']}")
+                shapes.setdefault(sample.name, set()).update(names)
+    return shapes
+
+
+def test_given_both_servers_expositions_when_parsed_then_names_labels_and_buckets_match(
     stack: Stack,
 ) -> None:
-    text = httpx.get(f"{stack.served['1'].service.metrics_url}/metrics", timeout=5).text
-    buckets = {
-        line.split('le="')[1].split('"')[0]
-        for line in text.splitlines()
-        if line.startswith("onnx_server_request_latency_seconds_bucket{")
-    }
-    assert buckets == {
-        metric_names.le_label(bound) for bound in (*metric_names.LATENCY_BUCKETS, float("inf"))
-    }
+    wrapper = httpx.get(f"{stack.served['1'].service.metrics_url}/metrics", timeout=5).text
+    local = ServerMetrics()
+    series = local.series("churn_model", "1", "champion")
+    series.ok.inc()
+    series.latency.observe(0.003)
+    series.prediction.observe(0.4)
+
+    ours = series_shapes(generate_latest(local.registry).decode())
+    theirs = series_shapes(wrapper)
+    for name in ("onnx_server_requests_total", "onnx_server_request_latency_seconds_bucket",
+                 "onnx_server_prediction_bucket", "onnx_server_prediction_count"):  # fmt: skip
+        assert theirs[name] == ours[name], name
