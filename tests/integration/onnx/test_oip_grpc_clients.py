@@ -9,6 +9,7 @@ stops both transports with exit status 0.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -25,9 +26,12 @@ import httpx
 import numpy as np
 import onnxruntime as ort
 import pytest
+from zenml_integrations.onnx.server.app import create_server
+from zenml_integrations.onnx.server.config import ServerConfig
+from zenml_integrations.onnx.server.grpc_server import grpc_server
 from zenml_integrations.onnx.server.proto import grpc_predict_v2_pb2 as pb
 
-from tests.helpers.onnx_models import logistic_model
+from tests.helpers.onnx_models import logistic_model, per_feature_model
 from tests.helpers.onnx_server import WEIGHTS, free_port
 
 pytestmark = pytest.mark.integration
@@ -240,3 +244,48 @@ def test_given_grpc_traffic_when_prometheus_scrapes_rest_then_the_same_series_co
         status = line.split('status="')[1].split('"')[0]
         counts[status] = counts.get(status, 0.0) + float(line.split()[-1])
     assert counts == {"ok": ANSWERED, "invalid": REFUSED, "error": 0}
+
+
+def test_given_a_per_feature_model_when_strings_arrive_as_raw_bytes_then_it_answers_and_logs(
+    tmp_path: Path,
+) -> None:
+    """BYTES elements (4-byte lengths, then the UTF-8) reach the model's string input."""
+    model_bytes = per_feature_model()
+    (tmp_path / "champion.onnx").write_bytes(model_bytes)
+    config = ServerConfig(
+        model_name=MODEL, port=0, grpc_port=free_port(), inference_log_dir=tmp_path / "logs"
+    )
+    app = create_server(config, "1", tmp_path / "champion.onnx")
+    request = pb.ModelInferRequest(model_name=MODEL)
+    request.inputs.add(name="amount", datatype="FP32", shape=[2, 1])
+    request.raw_input_contents.append(np.array([[1.5], [2.0]], "<f4").tobytes())
+    request.inputs.add(name="grade", datatype="BYTES", shape=[2, 1])
+    request.raw_input_contents.append(b"\x01\x00\x00\x00A\x01\x00\x00\x00B")
+
+    async def infer() -> Any:
+        endpoint = grpc_server(app, config)
+        await endpoint.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{config.grpc_port}") as channel:
+                call = channel.unary_unary(
+                    "/inference.GRPCInferenceService/ModelInfer",
+                    request_serializer=pb.ModelInferRequest.SerializeToString,
+                    response_deserializer=pb.ModelInferResponse.FromString,
+                )
+                return await call(request, timeout=10)
+        finally:
+            await endpoint.stop(0)
+
+    answer = asyncio.run(infer())
+    assert app.data_plane.inference_log is not None
+    app.data_plane.inference_log.close()
+    session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    (want,) = session.run(
+        ["probabilities"],
+        {"amount": np.array([[1.5], [2.0]], np.float32), "grade": np.array([["A"], ["B"]])},
+    )
+    (output,) = answer.outputs
+    assert (output.name, list(output.shape)) == ("probabilities", [2, 2])
+    assert answer.raw_output_contents[0] == want.astype("<f4").tobytes()
+    (log,) = (tmp_path / "logs").glob("inference-*.jsonl")
+    assert json.loads(log.read_text())["inputs"] == {"amount": [1.5, 2.0], "grade": ["A", "B"]}
