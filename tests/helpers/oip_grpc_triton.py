@@ -27,7 +27,7 @@ from zenml_integrations.onnx.server.proto import grpc_predict_v2_pb2 as ours
 def main(address: str, model: str, rows_path: Path, result_dir: Path) -> None:
     rows = np.load(rows_path)
     with grpc.insecure_channel(address) as channel:  # started beside the server: wait for it
-        grpc.channel_ready_future(channel).result(timeout=30)
+        grpc.channel_ready_future(channel).result(timeout=60)
     client = triton.InferenceServerClient(address)
     result: dict[str, Any] = {
         "live": client.is_server_live(),
