@@ -97,7 +97,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ClientR
         expected["probabilities_typed"] = session.run(["probabilities"], {"input": rows[:2]})[0]
         finished = {}
         for name, (result_dir, client) in clients.items():
-            output, _ = client.communicate(timeout=60)
+            output, _ = client.communicate(timeout=120)
             assert client.returncode == 0, f"{name} client failed:\n{output.decode()}"
             with np.load(result_dir / "outputs.npz") as outputs:
                 finished[name] = (result_dir, dict(outputs))
