@@ -321,11 +321,10 @@ class OnnxSeldonModel:
         except Exception:  # onnxruntime raises its own untyped errors; seldon-core answers 500
             self.series.record(metric_names.ERROR, latency=time.perf_counter() - started)
             raise
-        last = np.asarray(values[-1], dtype=np.float64)
         self.series.record(
             metric_names.OK,
             latency=time.perf_counter() - started,
-            prediction=float(last.reshape(last.shape[0], -1)[:, -1].mean()) if last.size else None,
+            prediction=_last_column_mean(values[-1]),
         )
         rows = next(iter(feeds.values())).shape[0]
         self._request_metrics.values = [
@@ -498,6 +497,17 @@ class OnnxSeldonModel:
             )
         position = {name: index for index, name in enumerate(names)}
         return [position[name] for name in self.feature_names]
+
+
+def _last_column_mean(output: object) -> float | None:
+    """The local server's prediction summary: the mean of the last output column (numbers only)."""
+    try:
+        values = np.asarray(output, dtype=np.float64)
+    except (TypeError, ValueError):  # a string output has no mean
+        return None
+    if values.ndim == 0:
+        return float(values)
+    return float(values.reshape(values.shape[0], -1)[:, -1].mean()) if values.size else None
 
 
 def _model_path(uri: str | None) -> Path:

@@ -153,3 +153,33 @@ def test_given_named_columns_in_another_order_when_predicted_then_reordered(
     shuffled = loaded.predict(rows[:, ::-1], FEATURES[::-1])
 
     assert shuffled == loaded.predict(rows, [])
+
+
+def test_given_a_refused_and_an_answered_request_then_the_served_series_count_both_once(
+    model_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODEL_NAME", "churn_model")
+    monkeypatch.setenv("MODEL_VERSION", "7")
+    monkeypatch.setenv("PREDICTOR_ID", "canary")
+    model = OnnxSeldonModel()
+    model.load()
+    with pytest.raises(InvalidInputError):
+        model.predict(np.zeros((1, 3)), [])
+    model.health_status()
+    assert model.metrics() == []  # a health check's metrics: nothing, all goes with an answer
+
+    model.predict(np.zeros((2, len(FEATURES))), [])
+    handed = model.metrics()
+
+    counts = {
+        (m["tags"]["variant"], m["tags"]["status"]): m["value"]
+        for m in handed
+        if m["key"] == "onnx_server_requests_total"
+    }
+    assert counts == {("rejected", "invalid"): 1, ("canary", "ok"): 1}
+    gauges = {(m["key"], m["tags"].get("le")): m["value"] for m in handed if m["type"] == "GAUGE"}
+    assert gauges[("onnx_server_request_latency_seconds_count", None)] == 1
+    assert gauges[("onnx_server_request_latency_seconds_bucket", "+Inf")] == 1
+    assert gauges[("onnx_server_prediction_sum", None)] == pytest.approx(0.5)  # sigmoid(0)
+    assert {m["tags"]["model"] for m in handed if "model" in m.get("tags", {})} == {"churn_model"}
+    assert model.metrics() == []  # handed over once
