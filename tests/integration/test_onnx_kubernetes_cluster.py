@@ -7,9 +7,11 @@ tests check the exact verbs, paths and bodies the ``kubernetes`` client sends.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
+import yaml
 from kubernetes import client as k8s
 from zenml.enums import ServiceState
 from zenml_integrations.onnx.kubernetes.cluster import ClusterError, ServingCluster
@@ -18,11 +20,16 @@ from zenml_integrations.onnx.kubernetes.manifests import ManifestError, ModelVar
 from zenml_integrations.onnx.rollout.config import RolloutConfig
 
 from tests.helpers.fake_kubernetes_api import FakeKubernetesApi, fake_kubernetes_api
+from tests.helpers.repo import REPO_ROOT
 
 SELDON = "/apis/machinelearning.seldon.io/v1/namespaces/models/seldondeployments"
 SELDON_V2 = "/apis/mlops.seldon.io/v1alpha1/namespaces/models"
 KSERVE = "/apis/serving.kserve.io/v1beta1/namespaces/models/inferenceservices"
 CONFIG_MAPS = "/api/v1/namespaces/models/configmaps"
+RBAC_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+API_PATH = re.compile(
+    r"^/(?:api/v1|apis/(?P<group>[^/]+)/[^/]+)/namespaces/[^/]+/(?P<plural>[^/]+)(?P<name>/[^/]+)?$"
+)
 POD_MONITORS = "/apis/monitoring.coreos.com/v1/namespaces/models/podmonitors"
 V1 = ModelVariant(version="1", model_uri="s3://models/churn_model/" + "a" * 64, sha256="a" * 64)
 V2 = ModelVariant(version="2", model_uri="s3://models/churn_model/" + "b" * 64, sha256="b" * 64)
@@ -251,3 +258,44 @@ def test_given_a_live_kserve_service_in_another_mode_when_applied_then_refused_b
         "the model server first"
     )
     assert api.calls() == [("GET", f"{KSERVE}/churn-model")]
+
+
+def documented_role() -> set[tuple[str, str, str]]:
+    """(apiGroup, resource, verb) the step pods' Role in docs/kubernetes.md grants."""
+    docs = (REPO_ROOT / "docs" / "kubernetes.md").read_text()
+    section = docs.split("### RBAC for the step pods", 1)[1]
+    block = section.split("```yaml", 1)[1].split("```", 1)[0]
+    role = next(doc for doc in yaml.safe_load_all(block) if doc["kind"] == "Role")
+    return {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+@pytest.mark.parametrize("target", ["seldon_v1", "seldon_v2", "kserve"])
+def test_given_every_call_the_deployer_makes_then_the_documented_role_allows_it(
+    api: FakeKubernetesApi, target: str
+) -> None:
+    cluster = cluster_for(api, target)
+    rollout = ServingPlan(model_name="churn_model", champion=V1, challenger=V2)
+    cluster.apply(rollout)
+    promoted = ServingPlan(model_name="churn_model", champion=V2)
+    cluster.apply(promoted)  # prunes what the promotion dropped
+    cluster.status("churn_model")
+    cluster.prediction_url("churn_model")
+    assert cluster.live_plan("churn_model") == promoted
+    cluster.stop(promoted)
+    cluster.apply(promoted)
+    cluster.delete("churn_model")
+
+    needed = set()
+    for method, path in api.calls():
+        match = API_PATH.match(path)
+        assert match is not None, path
+        verb = RBAC_VERBS.get(method) or ("get" if match["name"] else "list")
+        needed.add((match["group"] or "", match["plural"], verb))
+    assert ("", "configmaps", "delete") in needed  # the calls reached every kind of object
+    assert needed <= documented_role(), sorted(needed - documented_role())
