@@ -38,6 +38,7 @@ PLACEHOLDER_ENV = {
     "MLFLOW_TRACKING_URI": "https://mlflow.invalid",
     "SERVING_IMAGE": "registry.invalid/mlops/serving:0.1.0",
     "UV_OFFLINE": "1",  # belt and braces: no uv call may reach an index
+    "AWS_MAX_ATTEMPTS": "1",  # the refused S3 upload fails at once, not after 26 s of retries
 }
 KUBECONFIG = """\
 apiVersion: v1
