@@ -90,7 +90,12 @@ class DataPlane:
         started = time.perf_counter()
         model = self.parse_model(pinned_version)
         try:
-            batch = await self._batch(request, model)
+            # Many JSON values convert in a worker thread, so that other requests go on;
+            # a small request converts in less time than the hand-off takes.
+            if values_count(request.inputs) < THREADED_VALUES:
+                batch = self._batch(request, model)
+            else:
+                batch = await off_the_loop(partial(self._batch, request, model))
             if request.outputs is not None:
                 _check_outputs(request.outputs, model)
         except InferenceRequestError:
@@ -100,7 +105,7 @@ class DataPlane:
         if pinned_version is not None:
             decision = RouteDecision(pinned_version, "pinned")
         else:
-            decision = self.rollout.router.route(request.routing_key or request_id)
+            decision = self.rollout.router.route(request.routing_key or request.id)
             model = self.rollout.models[decision.version]
         outputs, answered_by, answer = self._run(model, decision, batch, started)
         try:
@@ -122,22 +127,11 @@ class DataPlane:
             )
         return result, answer
 
-    async def _batch(self, request: DecodedRequest, model: OnnxModel) -> Batch:
-        """The model-ready batch: from many JSON values in a worker thread, so others go on.
-
-        A small request converts in less time than the hand-off to a thread takes.
-        """
-        build = partial(
-            request_batch,
-            request.inputs,
-            model,
-            max_batch_rows=self.config.max_batch_rows,
-            allow_nan=self.config.allow_nan,
-            entities=self.entities,
-        )
-        if values_count(request.inputs) < THREADED_VALUES:
-            return build()
-        return await off_the_loop(build)
+    def _batch(self, request: DecodedRequest, model: OnnxModel) -> Batch:
+        """The model-ready batch for ``request``, checked against ``model``."""
+        config = self.config
+        return request_batch(request.inputs, model, max_batch_rows=config.max_batch_rows,
+                             allow_nan=config.allow_nan, entities=self.entities)  # fmt: skip
 
     def _run(
         self, model: OnnxModel, decision: RouteDecision, batch: Batch, started: float

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 from zenml_integrations.onnx.server.binary import BinarySection, array_from_bytes, array_to_bytes
@@ -35,8 +35,7 @@ if TYPE_CHECKING:
     from zenml_integrations.onnx.server.feature_lookup import EntityFeatures
 
 
-@dataclass(frozen=True, slots=True)
-class RestRequest:
+class RestRequest(NamedTuple):  # a tuple: built on every request, at a fifth of a dataclass's cost
     """A decoded REST request and its transport-only wish.
 
     ``binary_outputs``: Triton's ``binary_data_output`` request parameter, for a

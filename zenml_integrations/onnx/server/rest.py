@@ -31,10 +31,12 @@ async def infer_rest(
         for key, value in request_headers:
             if key == HEADER_LENGTH:
                 length = header_length(value, len(body))
-        decode = partial(decode_request, body, length, model, data_plane.entities)
-        rest: RestRequest = (
-            decode() if len(body) < THREADED_PARSE_BYTES else await off_the_loop(decode)
-        )
+        rest: RestRequest
+        if len(body) < THREADED_PARSE_BYTES:
+            rest = decode_request(body, length, model, data_plane.entities)
+        else:
+            decode = partial(decode_request, body, length, model, data_plane.entities)
+            rest = await off_the_loop(decode)
     except InferenceRequestError:
         data_plane.count_rejected(pinned_version)
         raise
