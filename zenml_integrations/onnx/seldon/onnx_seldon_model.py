@@ -174,7 +174,13 @@ class ServedSeries:
     def __init__(self, model: str, version: str, variant: str) -> None:
         self.model, self.version, self.variant = model, version, variant
         self._lock = threading.Lock()
-        self._pending: dict[tuple[str, str], int] = {}
+        # Every outcome's series starts at 0 with the first handover: a series Prometheus first
+        # sees at 3 would hide those 3 requests from increase() and rate().
+        self._pending: dict[tuple[str, str], int] = {
+            (variant, metric_names.OK): 0,
+            (variant, metric_names.ERROR): 0,
+            (metric_names.REJECTED_VARIANT, metric_names.INVALID): 0,
+        }
         self._latency = _Histogram(metric_names.LATENCY_BUCKETS)
         self._prediction = _Histogram(metric_names.PREDICTION_BUCKETS)
         self._changed = False

@@ -176,7 +176,8 @@ def test_given_a_refused_and_an_answered_request_then_the_served_series_count_bo
         for m in handed
         if m["key"] == "onnx_server_requests_total"
     }
-    assert counts == {("rejected", "invalid"): 1, ("canary", "ok"): 1}
+    # Every outcome's series starts at 0, so Prometheus's increase() counts its first requests.
+    assert counts == {("rejected", "invalid"): 1, ("canary", "ok"): 1, ("canary", "error"): 0}
     gauges = {(m["key"], m["tags"].get("le")): m["value"] for m in handed if m["type"] == "GAUGE"}
     assert gauges[("onnx_server_request_latency_seconds_count", None)] == 1
     assert gauges[("onnx_server_request_latency_seconds_bucket", "+Inf")] == 1
