@@ -1,9 +1,10 @@
 """The project ``make demo`` generates, installed against this checkout and trained once.
 
-Its own checks pass, training registers a champion with its lineage, drifted
-data is refused, and the runbooks (docs/*.md) do what they promise on the
-served model: every ``# runbook: local`` block runs as one bash script
-(``set -euo pipefail``) in the order an operator meets them, and the effect is
+Training registers a champion with its lineage (its own checks run as its
+GitLab pipeline in test_delivery_pipeline.py), drifted data is refused, and
+the runbooks (docs/*.md) do what they promise on the served model: every
+``# runbook: local`` block runs as one bash script (``set -euo pipefail``) in
+the order an operator meets them, and the effect is
 checked from outside (which version answers, what the registry's ``champion``
 is, which admin token works). The tests share one trained project; they run in
 this file's order and read version numbers from what they see, so each also
