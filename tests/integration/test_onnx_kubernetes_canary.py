@@ -115,8 +115,8 @@ def traffic(stack: Stack) -> dict[str, int | None]:
         ),
         (
             "seldon_v2",
-            'sum(increase(seldon_model_infer_total{namespace="models",model="churn-model-2",'
-            'code=~"ok|OK|2..|error|5..|UNKNOWN|',
+            'sum(increase({__name__=~"(.+_)?seldon_model_infer_total",namespace="models",'
+            'model="churn-model-2",code=~"ok|OK|2..|error|5..|UNKNOWN|',
         ),
     ],
 )
@@ -131,7 +131,9 @@ def test_given_a_metrics_family_when_advanced_then_it_queries_that_familys_serie
     # One status rule: a gRPC OK is a success; server codes count in both spellings.
     errors = [query for query in stack.prometheus.queries if '=~"error|5..|' in query]
     assert errors
-    pattern = set(errors[0].split('=~"')[1].split('"')[0].split("|"))
+    found = re.search(r'(?:status|code)=~"([^"]+)"', errors[0])
+    assert found, errors[0]
+    pattern = set(found.group(1).split("|"))
     assert "OK" not in pattern
     assert {"INTERNAL", "Internal", "UNAVAILABLE", "Unavailable", "5.."} <= pattern
     assert all("[60s]" in query for query in stack.prometheus.queries)

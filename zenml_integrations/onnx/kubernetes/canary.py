@@ -101,6 +101,7 @@ class SeriesNames:
     status_label: str
     latency_histogram: str | None = None  # None: the family has no per-version latency
     prediction_histogram: str | None = None
+    counter_prefixed: bool = False  # some exporters prefix the name ('<namespace>_<counter>')
 
 
 SERIES: dict[MetricsFamily, SeriesNames] = {
@@ -118,7 +119,10 @@ SERIES: dict[MetricsFamily, SeriesNames] = {
         latency_histogram="seldon_api_executor_server_requests_seconds",
     ),
     # Seldon Core v2's agent beside Triton/MLServer: its latency histogram has no model label.
-    MetricsFamily.SELDON_V2: SeriesNames(counter="seldon_model_infer_total", status_label="code"),
+    # Newer agents prefix their series with the Kubernetes namespace (seldon_mesh_seldon_...).
+    MetricsFamily.SELDON_V2: SeriesNames(
+        counter="seldon_model_infer_total", status_label="code", counter_prefixed=True
+    ),
 }
 
 
@@ -139,6 +143,8 @@ class WindowQueries:
 
         def counted(pattern: str) -> str:
             matcher = f'{selector},{names.status_label}=~"{pattern}"'
+            if names.counter_prefixed:
+                return f'sum(increase({{__name__=~"(.+_)?{names.counter}",{matcher}}}{span}))'
             return f"sum(increase({names.counter}{{{matcher}}}{span}))"
 
         latency = prediction_mean = prediction_buckets = None
