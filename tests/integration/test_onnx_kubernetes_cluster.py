@@ -88,6 +88,24 @@ def test_given_no_deployment_when_applied_twice_then_created_then_replaced_on_it
     )
 
 
+def test_given_no_prometheus_operator_when_pod_monitor_is_off_then_none_is_applied_or_listed(
+    api: FakeKubernetesApi,
+) -> None:
+    configuration = k8s.Configuration()
+    configuration.host = api.url
+    serving = KubernetesServingConfig(
+        target="seldon_v1", namespace="models", image="reg/onnx:1", pod_monitor=False
+    )
+    cluster = ServingCluster(serving, k8s.ApiClient(configuration))
+
+    cluster.apply(ServingPlan(model_name="churn_model", champion=V1))
+    cluster.delete("churn_model")
+
+    assert not [path for _, path in api.calls() if path.startswith(POD_MONITORS)], api.calls()
+    assert ("POST", SELDON) in api.calls()
+    assert ("DELETE", f"{SELDON}/churn-model") in api.calls()
+
+
 def test_given_a_deployment_when_stopped_started_and_deleted_then_replicas_and_state_follow(
     api: FakeKubernetesApi,
 ) -> None:

@@ -158,7 +158,7 @@ class ServingCluster:
             f"app.kubernetes.io/managed-by={MANAGED_BY}"
         )
         found = []
-        for kind in TARGET_KINDS[self.serving.target]:
+        for kind in self._kinds():
             listing = self._call(
                 "list", kind, selector, "list_namespaced_custom_object", label_selector=selector
             )
@@ -173,7 +173,9 @@ class ServingCluster:
             ManifestError, ManifestInvalid: before any call, for a bad plan.
             ClusterError: when the API refuses a call.
         """
-        manifests = [*render(plan, self.serving, replicas), pod_monitor(plan, self.serving)]
+        manifests = render(plan, self.serving, replicas)
+        if self.serving.pod_monitor:
+            manifests.append(pod_monitor(plan, self.serving))
         validate_manifests(manifests, self.serving.kubernetes_version)
         applied = [self.apply_resource(manifest) for manifest in manifests]
         wanted = {(m["kind"], m["metadata"]["name"]) for m in manifests}
@@ -206,6 +208,11 @@ class ServingCluster:
             return
         self._apply_config_map(plan_config_map(plan, self.serving.namespace))
         self._delete_resources(plan.model_name)
+
+    def _kinds(self) -> tuple[str, ...]:
+        """The kinds this deployer creates on its target (a PodMonitor only when configured)."""
+        kinds = TARGET_KINDS[self.serving.target]
+        return kinds if self.serving.pod_monitor else tuple(k for k in kinds if k != "PodMonitor")
 
     def _apply_config_map(self, manifest: dict[str, Any]) -> dict[str, Any]:
         """Create or replace the ConfigMap that holds a plan."""

@@ -127,6 +127,11 @@ class KubernetesServingConfig(BaseModel):
     prometheus_url: str | None = Field(
         default=None, description="Prometheus base URL the canary controller queries."
     )
+    pod_monitor: bool = Field(
+        default=True,
+        description="Apply a Prometheus Operator PodMonitor beside each deployment (its CRD must "
+        "be installed); false where Prometheus scrapes pods by other means.",
+    )
     metrics_family: MetricsFamily | None = Field(
         default=None,
         description="Series the canary controller reads; default: seldon_v2 for seldon_v2, "
