@@ -24,6 +24,7 @@ from zenml_integrations.training.dataset import (
 from zenml_integrations.training.models import ModelSpec, build_estimator
 from zenml_integrations.training.preprocessing import model_frame
 
+from tests.helpers import mlserver_codecs
 from tests.helpers.loans import ENTITY, TARGET, TIMESTAMP, UNSEEN_PURPOSE, loans_table
 from tests.helpers.onnx_server import RunningServer, start_server, stop_server
 
@@ -108,6 +109,55 @@ def test_given_strings_and_gaps_when_served_then_answers_equal_the_in_process_pi
     assert inputs["grade"] == "BYTES"
     assert inputs["amount"] == "FP32"
     assert list(inputs) == features
+
+
+def test_given_mlservers_pandas_codec_when_a_frame_is_sent_then_answers_equal_the_pipeline(
+    server: RunningServer,
+    trained: tuple[Pipeline, list[str], dict[str, Any], bytes, pd.DataFrame],
+    request: pytest.FixtureRequest,
+) -> None:
+    """MLServer's tabular convention, built by its own codec: one input per column with
+    ``content_type: pd``, strings as BYTES, integers as INT64, and a column of Python
+    objects (booleans read from a file with gaps) as ``pd_json`` BYTES, or as BOOL once
+    the column is cast to bool."""
+    _, features, kinds, onnx_bytes, table = trained
+    frame = table[features].dropna().tail(8).reset_index(drop=True)
+    frame["first_credit_line"] = frame["first_credit_line"].astype(str)  # ISO dates, as sent
+    expected = run_onnx(onnx_bytes, model_frame(frame, kinds))["probabilities"]
+    target = mlserver_codecs.install(Path(str(request.config.cache.mkdir("mlserver"))))
+
+    with mlserver_codecs.mlserver_package(target):
+        from mlserver.codecs import NumpyCodec, PandasCodec
+        from mlserver.types import InferenceResponse, MetadataModelResponse, MetadataServerResponse
+
+        shuffled = frame[list(reversed(features))]  # columns are matched by name, not position
+        bodies = [
+            PandasCodec.encode_request(sent).model_dump_json(exclude_none=True)
+            for sent in (shuffled, shuffled.astype({"has_cosigner": bool}))
+        ]
+        with server.client() as client:  # the bodies as MLServer's types write them
+            answers = [client.post("/v2/models/churn/infer", content=body) for body in bodies]
+            model_metadata = client.get("/v2/models/churn").json()
+            server_metadata = client.get("/v2").json()
+        served = []
+        for answer in answers:
+            assert answer.status_code == 200, answer.text
+            outputs = InferenceResponse.model_validate(answer.json()).outputs
+            probabilities = next(output for output in outputs if output.name == "probabilities")
+            served.append(NumpyCodec.decode_output(probabilities))
+        MetadataModelResponse.model_validate(model_metadata)
+        MetadataServerResponse.model_validate(server_metadata)
+
+    cosigner = [
+        next(tensor for tensor in json.loads(body)["inputs"] if tensor["name"] == "has_cosigner")
+        for body in bodies
+    ]
+    assert (cosigner[0]["datatype"], cosigner[0]["parameters"]["content_type"]) == (
+        "BYTES", "pd_json"
+    )  # fmt: skip
+    assert cosigner[1]["datatype"] == "BOOL"
+    for probabilities in served:
+        np.testing.assert_array_equal(probabilities.reshape(-1, 2), expected)
 
 
 @pytest.mark.parametrize(

@@ -94,7 +94,8 @@ def _tensor(tensor: ModelInferRequest.InferInputTensor, raw: bytes | None) -> Re
             raise InferenceRequestError(
                 f"input {name!r} has both 'contents' and a raw_input_contents entry; send one"
             )
-        return RequestTensor(name, datatype, shape, array_from_bytes(name, datatype, shape, raw))
+        array = array_from_bytes(name, datatype, shape, raw)
+        return RequestTensor(name, datatype, shape, array, _content_type(tensor))
     contents = tensor.contents
     field = CONTENTS_FIELD.get(datatype)
     if field is None:
@@ -116,5 +117,11 @@ def _tensor(tensor: ModelInferRequest.InferInputTensor, raw: bytes | None) -> Re
     if datatype == "BYTES":
         strings = np.empty(count, dtype=object)
         strings[:] = list(values)
-        return RequestTensor(name, datatype, shape, strings.reshape(shape))
-    return RequestTensor(name, datatype, shape, list(values))
+        return RequestTensor(name, datatype, shape, strings.reshape(shape), _content_type(tensor))
+    return RequestTensor(name, datatype, shape, list(values), _content_type(tensor))
+
+
+def _content_type(tensor: ModelInferRequest.InferInputTensor) -> str | None:
+    """The tensor's ``content_type`` parameter (MLServer's codecs set it), if any."""
+    parameter = tensor.parameters.get("content_type")
+    return parameter.string_param or None if parameter is not None else None

@@ -16,6 +16,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import orjson
 from zenml_integrations.onnx.server.model import Batch, OnnxModel, batch_rows
 from zenml_integrations.onnx.server.tensors import (
     INTEGER_DATATYPES,
@@ -37,6 +38,14 @@ if TYPE_CHECKING:
 # Up to this many values, a Python sum checks finiteness faster than numpy.
 _SMALL_BATCH_VALUES = 256
 
+# MLServer's content type for a pandas column of Python objects: each element JSON-encoded.
+PD_JSON = "pd_json"
+_WANTED_BY_KIND: dict[FeatureKind, str] = {
+    "numeric": "FP32 (or another number type)",
+    "boolean": "BOOL",
+    "categorical": "BYTES (strings)",
+    "datetime": "BYTES (ISO 8601 strings)",
+}
 _DATATYPES_BY_KIND: dict[FeatureKind, frozenset[str]] = {
     "numeric": NUMERIC_DATATYPES,
     "boolean": NUMERIC_DATATYPES | {"BOOL"},
@@ -168,10 +177,13 @@ def _feature_tensors(inputs: tuple[RequestTensor, ...], model: OnnxModel) -> dic
     for name, kind in model.feature_kinds.items():
         tensor = by_name[name]
         datatype = tensor.datatype
+        if tensor.content_type == PD_JSON and datatype == "BYTES":
+            batch[name] = _encode(kind, name, _json_elements(name, tensor))
+            continue
         if datatype not in _DATATYPES_BY_KIND[kind]:
-            wanted = "BYTES (strings)" if kind in ("categorical", "datetime") else "FP32"
             raise InferenceRequestError(
-                f"input '{name}' is a {kind} feature sent as {shown(datatype)}; send {wanted}"
+                f"input '{name}' is a {kind} feature sent as {shown(datatype)}; "
+                f"send {_WANTED_BY_KIND[kind]}"
             )
         if isinstance(tensor.data, np.ndarray):
             data = tensor.data.ravel()
@@ -184,6 +196,23 @@ def _feature_tensors(inputs: tuple[RequestTensor, ...], model: OnnxModel) -> dic
             check_declared(f"input '{name}'", datatype, values, list(tensor.shape))
     _same_rows({name: values.shape[0] for name, values in batch.items()})
     return batch
+
+
+def _json_elements(name: str, tensor: RequestTensor) -> list[Any]:
+    """The values of a ``pd_json`` BYTES tensor: each element is one JSON document."""
+    data = tensor.data.ravel().tolist() if isinstance(tensor.data, np.ndarray) else tensor.data
+    if any(isinstance(element, list) for element in data):
+        data = flat_values(tensor)
+    values = []
+    for row, element in enumerate(data):
+        try:
+            values.append(orjson.loads(element))
+        except (orjson.JSONDecodeError, TypeError):
+            raise InferenceRequestError(
+                f"input '{name}' (content_type {PD_JSON}), row {row}: {shown(element)} is not "
+                "a JSON value; send each element JSON-encoded, as MLServer's PandasCodec does"
+            ) from None
+    return values
 
 
 def _same_rows(rows: dict[str, int]) -> None:

@@ -24,12 +24,16 @@ class RequestTensor:
     carried raw bytes (Triton binary data, gRPC ``raw_input_contents``; BYTES
     as an object array of ``bytes``), or the JSON values, flat or nested as
     ``shape`` says, which are checked against ``datatype`` behind the interface.
+    ``content_type`` is the tensor's ``content_type`` parameter: MLServer's
+    ``pd_json`` marks BYTES elements that each hold one JSON value (a pandas
+    column of Python objects, such as booleans with gaps).
     """
 
     name: str
     datatype: str
     shape: tuple[int, ...]
     data: np.ndarray | list[Any]
+    content_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

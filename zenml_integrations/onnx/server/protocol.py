@@ -152,11 +152,10 @@ def _tensor(tensor: Any, index: int, section: BinarySection | None) -> RequestTe
             f"input {name!r}: 'shape' must be a list of non-negative integers, got {shown(shape)}"
         )
     parameters = get("parameters")
-    size = (
-        None
-        if parameters is None
-        else _parameters(parameters, f"input {name!r}").get("binary_data_size")
-    )
+    declared = {} if parameters is None else _parameters(parameters, f"input {name!r}")
+    size = declared.get("binary_data_size")
+    content_type = declared.get("content_type")
+    content_type = content_type if isinstance(content_type, str) else None
     if size is not None:
         if section is None:
             raise InferenceRequestError(
@@ -169,15 +168,16 @@ def _tensor(tensor: Any, index: int, section: BinarySection | None) -> RequestTe
             )
         raw = section.take(name, size)
         return RequestTensor(
-            name, datatype, tuple(shape), array_from_bytes(name, datatype, shape, raw)
-        )
+            name, datatype, tuple(shape), array_from_bytes(name, datatype, shape, raw),
+            content_type,
+        )  # fmt: skip
     data = get("data")
     if not isinstance(data, list):
         raise InferenceRequestError(
             f"input {name!r}: 'data' must be a list of values (flat, or nested as the shape), "
             f"got {shown(data)}"
         )
-    return RequestTensor(name, datatype, tuple(shape), data)
+    return RequestTensor(name, datatype, tuple(shape), data, content_type)
 
 
 def _requested_outputs(outputs: Any, binary_default: bool) -> tuple[RequestedOutput, ...] | None:

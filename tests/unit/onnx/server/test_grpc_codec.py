@@ -102,3 +102,14 @@ def test_given_bytes_and_numeric_outputs_when_encoded_then_raw_contents_decode_b
     label_raw, score_raw = response.raw_output_contents
     assert label_raw == _elements(b"yes", b"no")
     assert np.frombuffer(score_raw, "<f4").reshape(2, 2).tobytes() == scores.tobytes()
+
+
+def test_given_a_content_type_parameter_then_the_tensor_carries_it() -> None:
+    """MLServer's codecs mark a column of JSON-encoded objects ``pd_json``; the data plane
+    decodes each element (tests/unit/onnx/server/test_oip_rest.py)."""
+    request = _raw_request("BYTES", [2, 1], _elements(b"true", b"null"))
+    request.inputs[0].parameters["content_type"].string_param = "pd_json"
+    plain = _raw_request("BYTES", [1, 1], _elements(b"A"))
+
+    assert decode_infer_request(request).inputs[0].content_type == "pd_json"
+    assert decode_infer_request(plain).inputs[0].content_type is None

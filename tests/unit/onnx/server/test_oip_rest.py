@@ -324,3 +324,31 @@ def test_given_any_binary_body_then_the_answer_is_2xx_or_a_json_400(
     assert response.status in (200, 400), response.body[:200]
     if response.status == 400:
         assert response.json()["error"]
+
+
+def test_given_pd_json_elements_then_each_is_one_json_value_and_a_bad_one_is_named() -> None:
+    """MLServer's ``pd_json``: a pandas column of Python objects, each element JSON-encoded."""
+    tabular = OnnxServer(ServerConfig(model_name="churn"),
+                         OnnxModel("churn", "1", per_feature_model()))  # fmt: skip
+    grade = {"name": "grade", "datatype": "BYTES", "shape": [2, 1], "data": ["A", "B"]}
+
+    def amounts(data: list[Any]) -> dict[str, Any]:
+        return {"name": "amount", "datatype": "BYTES", "shape": [2, 1], "data": data,
+                "parameters": {"content_type": "pd_json"}}  # fmt: skip
+
+    as_json = call(
+        tabular, "POST", INFER, orjson.dumps({"inputs": [grade, amounts(["1.5", "null"])]})
+    )
+    plain = {"name": "amount", "datatype": "FP64", "shape": [2, 1], "data": [1.5, None]}
+    assert as_json.status == 200, as_json.body
+    assert (
+        as_json.json()["outputs"]
+        == call(tabular, "POST", INFER, orjson.dumps({"inputs": [grade, plain]})).json()["outputs"]
+    )
+
+    refused = call(tabular, "POST", INFER, orjson.dumps({"inputs": [grade, amounts(["1.5", "x"])]}))
+    assert refused.status == 400
+    assert (
+        "input 'amount' (content_type pd_json), row 1: 'x' is not a JSON value"
+        in (refused.json()["error"])
+    )
