@@ -59,7 +59,7 @@ tools: ## Debian's prometheus, Pushgateway, chromium, node and rsync; the pinned
 # (tests/conftest.py groups them; the tests of the trained default project share one worker),
 # slowest tiers first so that no worker is left with a long file at the end.
 TEST_WORKERS ?= 2
-PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: setup tools ## The whole suite: end-to-end, integration, template and unit tests
 	$(UV) run pytest $(PYTEST_PARALLEL) --durations=25 tests/e2e tests/integration tests/template tests/unit

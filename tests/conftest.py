@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +28,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         tier = item.path.relative_to(TESTS).parts[0]
         if tier in TIERS:
             item.add_marker(tier)
-        item.add_marker(pytest.mark.xdist_group(_worker_group(item)))
     if not hasattr(config, "workerinput"):  # not an xdist worker
         return
     tier_rank: dict[str, int] = {}
@@ -39,14 +40,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     )  # fmt: skip
 
 
-def _worker_group(item: pytest.Item) -> str:
-    """The unit xdist hands to one worker (``--dist loadgroup``): a whole file, or all
-    tests of the one trained default project, whatever file they live in, so that
-    the project is generated and trained once per run instead of once per worker.
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``--dist loadfile``, the files of the trained default project go to one worker.
+
+    The project is generated and trained once per worker that uses it (a session
+    fixture); files are the unit otherwise. xdist's own ``loadgroup`` cannot do this
+    on pytest 9.2: it renames ``item._nodeid``, which pytest no longer reads.
     """
-    if "default_project" in getattr(item, "fixturenames", ()):
-        return "default_project"
-    return item.path.relative_to(TESTS).as_posix()
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class DefaultProjectTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return DEFAULT_PROJECT if path in _default_project_files() else path
+
+    return DefaultProjectTogether(config, log)
+
+
+DEFAULT_PROJECT = "the trained default project"
+
+
+@functools.cache
+def _default_project_files() -> frozenset[str]:
+    """Test files (as xdist names them, relative to the rootdir) using ``default_project``."""
+    return frozenset(
+        path.relative_to(TESTS.parent).as_posix()
+        for path in (TESTS / "e2e").glob("test_*.py")
+        if "default_project" in path.read_text(encoding="utf-8")
+    )
 
 
 @pytest.fixture(autouse=True)
