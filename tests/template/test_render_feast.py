@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import typing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,6 @@ from zenml_integrations.stack_recipes import load_recipe
 from zenml_integrations.training.features import TrainingFeatures
 from zenml_integrations.training.sample_data import generate_sample
 
-from pipelines.features import materialize_pipeline
 from tests.helpers.rendering import render
 from tests.helpers.repo import REPO_ROOT
 
@@ -89,8 +89,27 @@ def test_given_feast_disabled_when_rendered_then_no_feast_files_settings_or_targ
     assert "zenml-mlops-kit[gx,mlflow,onnx,evidently]" in (project / "pyproject.toml").read_text()
 
 
+@pytest.fixture(scope="module")
+def materialize_pipeline() -> Iterator[Any]:
+    """The repository's materialize pipeline. Its hooks are resolved when it is defined,
+    against ZenML's source root: the repository, since under xdist the main module has no
+    file to find it by (and a clean checkout has no ``.zen``)."""
+    from zenml.utils import source_utils
+
+    source_utils.set_custom_source_root(str(REPO_ROOT))
+    try:
+        from pipelines.features import materialize_pipeline as pipeline
+
+        yield pipeline
+    finally:
+        source_utils.set_custom_source_root(None)
+
+
 def test_given_feast_and_the_sample_when_rendered_then_repo_applies_with_the_sample_features(
-    template_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    template_repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    materialize_pipeline: Any,
 ) -> None:
     project = render(template_repo, tmp_path / "project", {"enable_feast": True})
 
