@@ -86,7 +86,7 @@ def test_given_drifted_newest_rows_when_trained_then_not_promoted_and_champion_k
 ) -> None:
     project = default_project.project
     champion = project.registry(MODEL)["champion"]
-    drifted = generate_sample(20_000, seed=3)
+    drifted = generate_sample(8_000, seed=3)
     newest = drifted["event_timestamp"] >= drifted["event_timestamp"].quantile(0.8)
     drifted.loc[newest] = shifted(drifted.loc[newest])
     drifted.to_parquet(project.root / "drifted.parquet")
