@@ -2,7 +2,8 @@
 
 Each test builds a throwaway project (the repository's steps, pipelines and
 stack recipe plus the template's run.py) and runs the real pipeline in a
-subprocess against the test's own ZenML store.
+subprocess against the test's own ZenML store. Training from a CSV file (a user's
+own table) runs end to end in tests/e2e/test_own_data_project.py.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import copy
 import hashlib
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from zenml_integrations.training.sample_data import generate_sample
 
@@ -100,13 +100,3 @@ def test_given_an_unknown_model_family_when_trained_then_refused_before_any_step
     assert "xgboost" in output
     assert "'linear', 'random_forest' or 'gradient_boosting'" in output
     assert training_registry(project)["runs"] == []
-
-
-def test_given_a_csv_source_when_trained_then_it_completes(project: Path, tmp_path: Path) -> None:
-    data = tmp_path / "customers.csv"
-    frame: pd.DataFrame = generate_sample(2500)
-    frame.to_csv(data, index=False)
-    config = copy.deepcopy(TRAINING_CONFIG)
-    config["parameters"]["source"] = {"kind": "file", "path": str(data)}
-    config["parameters"].pop("data_quality")
-    assert "champion: v1" in train(project, config)
