@@ -54,17 +54,31 @@ def export_metrics(
     pushgateway_url: str | None,
     job: str = JOB,
 ) -> list[str]:
-    """Write and/or push the registry; return where the series went.
+    """Write and/or push one model's series; return where they went.
 
     Pushes are grouped by job and model: a push replaces its whole group, so
     one model's run (or another job's, such as quality) must not wipe these series.
     """
+    return write_and_push(
+        registry, {"model": model}, textfile=textfile, pushgateway_url=pushgateway_url, job=job
+    )
+
+
+def write_and_push(
+    registry: CollectorRegistry,
+    grouping_key: dict[str, str],
+    *,
+    textfile: Path | None,
+    pushgateway_url: str | None,
+    job: str,
+) -> list[str]:
+    """Write the registry to ``textfile`` and/or push it as ``job`` / ``grouping_key``."""
     destinations = []
     if textfile is not None:
         textfile.parent.mkdir(parents=True, exist_ok=True)
         write_to_textfile(str(textfile), registry)
         destinations.append(str(textfile))
     if pushgateway_url:
-        push_to_gateway(pushgateway_url, job=job, registry=registry, grouping_key={"model": model})
+        push_to_gateway(pushgateway_url, job=job, registry=registry, grouping_key=grouping_key)
         destinations.append(pushgateway_url)
     return destinations

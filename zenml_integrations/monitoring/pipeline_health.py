@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, write_to_textfile
+from prometheus_client import CollectorRegistry, Gauge
 from pydantic import BaseModel, ConfigDict, Field
+from zenml_integrations.monitoring.exporter import write_and_push
 
 JOB = "pipeline_health"
 
@@ -139,13 +140,7 @@ def export_health(
     which is why a report always carries every series of its group.
     """
     kind, name = group
-    destinations = []
-    if textfile_dir is not None:
-        textfile_dir.mkdir(parents=True, exist_ok=True)
-        path = textfile_dir / f"{kind}_{name}.prom"
-        write_to_textfile(str(path), registry)
-        destinations.append(str(path))
-    if pushgateway_url:
-        push_to_gateway(pushgateway_url, job=JOB, registry=registry, grouping_key={kind: name})
-        destinations.append(pushgateway_url)
-    return destinations
+    textfile = textfile_dir / f"{kind}_{name}.prom" if textfile_dir is not None else None
+    return write_and_push(
+        registry, {kind: name}, textfile=textfile, pushgateway_url=pushgateway_url, job=JOB
+    )
