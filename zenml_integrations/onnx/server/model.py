@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import stat
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -190,16 +189,11 @@ class OnnxModel:
         version: str,
         path: Path,
         *,
-        folder: ModelFolder | None = None,
+        folder: ModelFolder,
         expected_sha256: str | None = None,
         intra_op_threads: int = 1,
     ) -> OnnxModel:
-        """Load a model file, remembering where it came from for a restart.
-
-        A server passes its ``folder`` (``ModelFolder.of(config)``); without one, the
-        file must still be a regular file, read as if from its own folder.
-        """
-        folder = folder or ModelFolder(Path(os.path.realpath(path)).parent, sys.maxsize)
+        """Load a model file from ``folder``, remembering where it came from for a restart."""
         source, onnx_bytes = folder.read(path)
         return cls(
             name,
