@@ -3,7 +3,9 @@
 Outcomes arrive after the predictions (a customer churns weeks later), as a
 file the user's labelling process appends to. The join is by the request id
 the server returned with each prediction, and by the row's position when a
-request sent several rows. Each outcome row ends in exactly one count
+request sent several rows; or, for requests by entity key (a Feast lookup),
+by the entity and the event time: an outcome labels the newest prediction
+served for its entity at or before it happened. Each outcome row ends in exactly one count
 (matched, late, duplicate, unknown id, before the window) and each logged
 prediction row in one of matched, late or missing, so nothing is dropped or
 counted twice without a number saying so.
@@ -22,6 +24,8 @@ from zenml_integrations.monitoring.errors import MonitoringError
 from zenml_integrations.monitoring.inference_logs import logged_requests
 
 PREDICTION_COLUMNS = ["request_id", "row", "version", "timestamp", "prediction", "score"]
+# An entity key as the inference log writes it: text, whatever the key type.
+ENTITY = "entity"
 
 
 class OutcomesError(MonitoringError, ValueError):
@@ -39,6 +43,12 @@ class OutcomesSource(BaseModel):
         default="event_time", description="When the outcome happened: ISO time or Unix seconds."
     )
     label_column: str = Field(default="label", description="The true value.")
+    entity_column: str | None = Field(
+        default=None,
+        description="Join by this entity key and the event time instead of the request id: "
+        "an outcome labels the newest prediction served for its entity at or before its "
+        "event time (requests by entity id, such as Feast lookups, log their ids).",
+    )
     row_column: str | None = Field(
         default=None,
         description="Position of the row in a request of several rows; default: row 0.",
@@ -109,12 +119,13 @@ def read_outcomes(source: OutcomesSource) -> pd.DataFrame:
             pd.read_parquet(path)
             if path.suffix.lower() == ".parquet"
             # ids as text: a hex id of digits and one "e" would otherwise parse as a float
-            else pd.read_csv(path, dtype={source.id_column: str})
+            else pd.read_csv(path, dtype={source.entity_column or source.id_column: str})
         )
     except (OSError, ValueError) as error:
         raise OutcomesError(f"cannot read the outcomes file {path}: {error}") from None
-    wanted = [source.id_column, source.time_column, source.label_column]
-    if source.row_column:
+    key = source.entity_column or source.id_column
+    wanted = [key, source.time_column, source.label_column]
+    if source.row_column and not source.entity_column:
         wanted.append(source.row_column)
     absent = [column for column in wanted if column not in table.columns]
     if absent:
@@ -129,6 +140,12 @@ def read_outcomes(source: OutcomesSource) -> pd.DataFrame:
             f"{int(empty.sum())} rows of {path} lack an id, a time or a label (first at rows "
             f"{lines} counting the header as 1): fill them in or remove them"
         )
+    event_times = _unix_seconds(table[source.time_column], source.time_column, path)
+    if source.entity_column:
+        return pd.DataFrame(
+            {ENTITY: table[key].astype(str), "event_time": event_times,
+             "label": table[source.label_column]}
+        )  # fmt: skip
     rows = table[source.row_column] if source.row_column else pd.Series(0, index=table.index)
     try:
         positions = pd.to_numeric(rows, errors="raise").astype(np.int64)
@@ -140,7 +157,7 @@ def read_outcomes(source: OutcomesSource) -> pd.DataFrame:
         {
             "id": table[source.id_column].astype(str),
             "row": positions,
-            "event_time": _unix_seconds(table[source.time_column], source.time_column, path),
+            "event_time": event_times,
             "label": table[source.label_column],
         }
     )
@@ -153,13 +170,13 @@ def read_predictions(directory: Path, model_name: str, since: float, until: floa
     binary one) and NaN for a regressor, which has a single output.
     """
     parts = [
-        _prediction_rows(version, timestamp, request_id, outputs)
-        for version, timestamp, (request_id, outputs) in logged_requests(
+        _prediction_rows(version, timestamp, request_id, outputs, entities)
+        for version, timestamp, (request_id, outputs, entities) in logged_requests(
             directory, model_name, since, until, _id_and_outputs
         )
     ]
     if not parts:
-        return pd.DataFrame({column: [] for column in PREDICTION_COLUMNS})
+        return pd.DataFrame({column: [] for column in [*PREDICTION_COLUMNS, ENTITY]})
     return pd.concat(parts, ignore_index=True)
 
 
@@ -171,7 +188,12 @@ def join_outcomes(
     window_end: float,
     max_label_delay_seconds: float,
 ) -> LabelledPredictions:
-    """Match outcomes to predictions by request id and row, counting every other case.
+    """Match outcomes to predictions by request id and row, or entity and time.
+
+    Every other case is counted. Outcomes with an ``entity`` column (``read_outcomes``
+    of an ``entity_column``) are first given the id and row of the newest prediction
+    for their entity made at or before their event time; one without such a prediction
+    is an unknown id.
 
     Of several outcomes for one id the earliest counts; the others are
     duplicates. An id logged twice (a client reusing its ids) is matched to
@@ -184,6 +206,8 @@ def join_outcomes(
     """
     ordered = outcomes.sort_values("event_time", kind="stable")
     logged = predictions.sort_values("timestamp", kind="stable")
+    if ENTITY in ordered.columns:
+        ordered = _by_entity(ordered, logged)
     keyed = logged[logged["request_id"].notna() & ~logged.duplicated(["request_id", "row"])]
     joined = ordered.merge(
         keyed.rename(columns={"request_id": "id"}), on=["id", "row"], how="left", indicator=True
@@ -222,14 +246,51 @@ def join_outcomes(
     return LabelledPredictions(frame=frame.reset_index(drop=True), counts=counts)
 
 
-def _id_and_outputs(record: dict[str, Any]) -> tuple[str | None, list[Any]]:
+def _by_entity(outcomes: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """``outcomes`` with the id and row of their entity's newest earlier prediction.
+
+    The prediction is the newest for the outcome's entity made at or before its event
+    time; an outcome without one gets no id (an unknown id).
+    """
+    served = predictions[predictions[ENTITY].notna()][["timestamp", ENTITY, "request_id", "row"]]
+    matched = pd.merge_asof(
+        outcomes.reset_index(drop=True),
+        served.rename(columns={"request_id": "id"}).astype({"row": np.float64}),
+        left_on="event_time",
+        right_on="timestamp",
+        by=ENTITY,
+        direction="backward",
+    )
+    known = matched["id"].notna()
+    return pd.DataFrame(
+        {
+            "id": matched["id"].where(known, None),
+            "row": matched["row"].fillna(0).astype(np.int64),
+            "event_time": matched["event_time"],
+            "label": matched["label"],
+        }
+    )
+
+
+def _id_and_outputs(
+    record: dict[str, Any],
+) -> tuple[str | None, list[Any], list[Any] | None]:
     # Logs written before the server assigned ids named the client's id "id".
     request_id = record.get("request_id", record.get("id"))
-    return (None if request_id is None else str(request_id)), list(record["outputs"])
+    entities = record.get("entity_ids")
+    return (
+        None if request_id is None else str(request_id),
+        list(record["outputs"]),
+        None if entities is None else list(entities),
+    )
 
 
 def _prediction_rows(
-    version: str, timestamp: float, request_id: str | None, outputs: list[Any]
+    version: str,
+    timestamp: float,
+    request_id: str | None,
+    outputs: list[Any],
+    entities: list[Any] | None,
 ) -> pd.DataFrame:
     prediction = np.asarray(outputs[0])
     rows = prediction.shape[0]
@@ -246,6 +307,7 @@ def _prediction_rows(
             "timestamp": timestamp,
             "prediction": prediction.reshape(rows, -1)[:, 0],
             "score": scores,
+            ENTITY: [str(entity) for entity in entities] if entities else [None] * rows,
         }
     )
 

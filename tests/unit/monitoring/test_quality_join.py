@@ -138,3 +138,49 @@ def test_given_a_wrong_column_or_path_then_the_error_names_it(tmp_path: Path) ->
         read_outcomes(OutcomesSource(path=str(tmp_path / "gaps.csv")))
     with pytest.raises(ValueError, match=r"must end in \.csv or \.parquet"):
         OutcomesSource(path="outcomes.json")
+
+
+def test_given_outcomes_keyed_by_entity_then_each_labels_its_entitys_newest_earlier_prediction(
+    tmp_path: Path,
+) -> None:
+    """Requests by entity id (a Feast lookup) log their ids; outcomes carry the entity and
+    when it happened, not a request id."""
+    counters = ServerMetrics().inference_log_counters("churn")
+    writer = InferenceLogger(tmp_path, 1 << 20, counters, max_files=4, flush_seconds=0.01)
+    requests = [("1", [101, 102], [0.9, 0.2]), ("1", [101], [0.3]), ("2", [103], [0.7])]
+    for number, (version, ids, probability) in enumerate(requests):
+        scores = np.asarray(probability, np.float32)
+        outputs = [(scores > 0.5).astype(np.int64), np.stack([1 - scores, scores], axis=1)]
+        # the server's own request id: it assigns one to every request
+        writer.log("churn", version, "champion", f"r{number}",
+                   np.zeros((len(ids), 2), np.float32), outputs, ids)  # fmt: skip
+        time.sleep(0.02)  # distinct log times, as requests have
+    writer.close()
+    predictions = read_predictions(tmp_path, "churn", since=0, until=time.time() + 1)
+    times = sorted(predictions["timestamp"].unique())
+    outcomes_file = tmp_path / "outcomes.csv"
+    pd.DataFrame(
+        {
+            "customer_id": ["101", "101", "102", "102", "103", "999", "101"],
+            "event_time": [times[0] + 0.001, times[1] + 0.001, times[0] + 0.001,
+                           times[0] + 0.002, times[2] + 0.001, times[2], times[0] - 5],
+            "label": [1, 0, 0, 0, 1, 1, 1],
+        }
+    ).to_csv(outcomes_file, index=False)  # fmt: skip
+    source = OutcomesSource(path=str(outcomes_file), entity_column="customer_id")
+
+    labelled = join_outcomes(
+        predictions, read_outcomes(source), window_start=times[0] - 10,
+        window_end=times[2] + 10, max_label_delay_seconds=DELAY,
+    )  # fmt: skip
+
+    frame = labelled.frame.sort_values("timestamp", kind="stable")
+    # 101 twice: its first outcome labels the first request, the second the newer one.
+    assert [(v, round(s, 1), label) for v, s, label in zip(
+        frame["version"], frame["score"], frame["label"], strict=True)] == [
+        ("1", 0.9, 1), ("1", 0.2, 0), ("1", 0.3, 0), ("2", 0.7, 1)
+    ]  # fmt: skip
+    counts = labelled.counts
+    assert counts.versions["1"].duplicate == 1  # 102 labelled twice
+    assert counts.unknown_id == 2  # 999 was never served; 101's first outcome predates it
+    assert (counts.versions["1"].matched, counts.versions["2"].matched) == (3, 1)

@@ -24,7 +24,7 @@ from zenml_integrations.onnx.server.config import ServerConfig
 from zenml_integrations.onnx.server.feature_lookup import EntityFeatures
 from zenml_integrations.onnx.server.http import HttpError, Response, off_the_loop
 from zenml_integrations.onnx.server.inference_log import InferenceLogger
-from zenml_integrations.onnx.server.inputs import request_batch, values_count
+from zenml_integrations.onnx.server.inputs import ModelBatch, request_batch, values_count
 from zenml_integrations.onnx.server.model import Batch, OnnxModel
 from zenml_integrations.onnx.server.oip import (
     DecodedRequest,
@@ -93,9 +93,10 @@ class DataPlane:
             # Many JSON values convert in a worker thread, so that other requests go on;
             # a small request converts in less time than the hand-off takes.
             if values_count(request.inputs) < THREADED_VALUES:
-                batch = self._batch(request, model)
+                prepared = self._batch(request, model)
             else:
-                batch = await off_the_loop(partial(self._batch, request, model))
+                prepared = await off_the_loop(partial(self._batch, request, model))
+            batch = prepared.batch
             if request.outputs is not None:
                 _check_outputs(request.outputs, model)
         except InferenceRequestError:
@@ -123,11 +124,12 @@ class DataPlane:
             self._shadow(decision.shadow, batch)
         if self.inference_log is not None:
             self.inference_log.log(
-                answered_by.name, answered_by.version, decision.variant, request_id, batch, outputs
-            )
+                answered_by.name, answered_by.version, decision.variant, request_id, batch, outputs,
+                prepared.entity_ids,
+            )  # fmt: skip
         return result, answer
 
-    def _batch(self, request: DecodedRequest, model: OnnxModel) -> Batch:
+    def _batch(self, request: DecodedRequest, model: OnnxModel) -> ModelBatch:
         """The model-ready batch for ``request``, checked against ``model``."""
         config = self.config
         return request_batch(request.inputs, model, max_batch_rows=config.max_batch_rows,

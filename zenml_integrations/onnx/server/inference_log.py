@@ -78,12 +78,18 @@ class InferenceLogger:
         request_id: str | None,
         inputs: Batch,
         outputs: list[np.ndarray],
+        entity_ids: list[int | str] | None = None,
     ) -> None:
-        """Buffer one record; when the writer falls far behind, count and drop it."""
+        """Buffer one record; when the writer falls far behind, count and drop it.
+
+        ``entity_ids`` are the keys a request by entity was looked up by, one per row.
+        """
         if len(self._pending) >= self.max_pending:
             self.counters.dropped.inc()
             return
-        self._pending.append((time.time(), model, version, variant, request_id, inputs, outputs))
+        self._pending.append(
+            (time.time(), model, version, variant, request_id, inputs, outputs, entity_ids)
+        )
 
     def close(self, timeout: float = 5.0) -> None:
         """Flush what is buffered and stop the writer."""
@@ -176,7 +182,7 @@ class InferenceLogger:
 
 
 def _line(entry: tuple[Any, ...]) -> bytes:
-    timestamp, model, version, variant, request_id, inputs, outputs = entry
+    timestamp, model, version, variant, request_id, inputs, outputs, entity_ids = entry
     record = {
         "timestamp": timestamp,
         "model": model,
@@ -186,6 +192,8 @@ def _line(entry: tuple[Any, ...]) -> bytes:
         "inputs": _columns(inputs) if isinstance(inputs, dict) else np.ascontiguousarray(inputs),
         "outputs": [np.ascontiguousarray(output) for output in outputs],
     }
+    if entity_ids is not None:
+        record["entity_ids"] = entity_ids
     return orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE)
 
 

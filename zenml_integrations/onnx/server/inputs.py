@@ -13,6 +13,7 @@ the input.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -54,6 +55,17 @@ _DATATYPES_BY_KIND: dict[FeatureKind, frozenset[str]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class ModelBatch:
+    """A model-ready batch, and the entity ids it was looked up by (``None``: sent as values).
+
+    The ids go to the inference log, where delayed outcomes keyed by entity find them.
+    """
+
+    batch: Batch
+    entity_ids: list[int | str] | None = None
+
+
 def request_batch(
     inputs: tuple[RequestTensor, ...],
     model: OnnxModel,
@@ -61,11 +73,13 @@ def request_batch(
     max_batch_rows: int,
     allow_nan: bool,
     entities: EntityFeatures | None = None,
-) -> Batch:
+) -> ModelBatch:
     """The model-ready batch for ``inputs``, checked against ``model``'s inputs and the limits."""
     batch: Batch
+    ids: list[int | str] | None = None
     if entities is not None and inputs and inputs[0].name == entities.entity_column:
-        batch = entities.batch(_entity_ids(inputs, entities, max_batch_rows))
+        ids = _entity_ids(inputs, entities, max_batch_rows)
+        batch = entities.batch(ids)
     elif len(inputs) == 1 and inputs[0].name == model.input.name and not model.tabular:
         batch = _whole_tensor(inputs, model)  # the common request, first
     elif model.tabular:
@@ -88,7 +102,7 @@ def request_batch(
         _refuse_infinities(batch)
     elif batch.dtype.kind == "f" and not _all_finite(batch):
         _refuse_non_finite(batch, model, allow_nan)
-    return batch
+    return ModelBatch(batch, ids)
 
 
 def values_count(inputs: tuple[RequestTensor, ...]) -> int:

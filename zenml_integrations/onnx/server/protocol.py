@@ -65,11 +65,11 @@ def parse_infer_request(
 ) -> InferenceRequest:
     """Decode a JSON body and check it against ``model``, as the server does before routing."""
     decoded = decode_request(body, None, model, entities).request
-    batch = request_batch(
+    prepared = request_batch(
         decoded.inputs, model, max_batch_rows=max_batch_rows, allow_nan=allow_nan,
         entities=entities,
     )  # fmt: skip
-    return InferenceRequest(batch, decoded.id, decoded.routing_key)
+    return InferenceRequest(prepared.batch, decoded.id, decoded.routing_key)
 
 
 def decode_request(

@@ -253,3 +253,24 @@ def test_given_settings_stored_as_json_by_the_deployer_then_the_daemon_rebuilds_
     assert rebuilt.feature_lookup == anchored
     assert rebuilt.feature_lookup is not None
     assert rebuilt.feature_lookup.base_dir == tmp_path.resolve()
+
+
+def test_given_a_request_by_entity_then_the_inference_log_holds_its_ids(
+    model: OnnxModel, tmp_path: Path
+) -> None:
+    """Outcomes keyed by entity and time find these predictions (monitoring/outcomes.py)."""
+    config = ServerConfig(
+        model_name="churn", feature_lookup=lookup_config(), inference_log_dir=tmp_path
+    )
+    server = OnnxServer(config, model)
+    vector = {"inputs": [{"name": "input", "shape": [1, 8], "datatype": "FP32",
+                          "data": ROWS["2"]}]}  # fmt: skip
+
+    assert post(server, ids_tensor([3, 1])).status_code == 200
+    assert post(server, vector).status_code == 200
+    assert server.data_plane.inference_log is not None
+    server.data_plane.inference_log.close()
+
+    lines = [orjson.loads(line) for path in tmp_path.glob("*.jsonl")
+             for line in path.read_bytes().splitlines()]  # fmt: skip
+    assert [line.get("entity_ids") for line in lines] == [[3, 1], None]
